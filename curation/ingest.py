@@ -1,0 +1,192 @@
+"""Ingest: any supported dump -> `posts` + `quarantine`, so that read = accepted + quarantined exactly.
+
+posts:      post_id, user_id, created_at (UTC), title, text, source
+quarantine: stage, source, record, reason, detail, post_id, user_id, created_at_raw, title, text, raw
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from curation.errors import InputError
+from curation.mail import AutomatedRules
+from curation.readers import FORMATS, ColumnMap, input_files, read_mail, read_table
+from curation.reasons import Reason
+
+POST_COLUMNS = ["post_id", "user_id", "created_at", "title", "text", "source"]
+QUARANTINE_COLUMNS = [
+    "stage", "source", "record", "reason", "detail", "post_id", "user_id", "created_at_raw", "title", "text", "raw",
+]  # fmt: skip
+
+# Feeds, bug trackers, commit mails and newsletters seen in mailing-list archives.
+DEFAULT_SENDER_PATTERNS = (
+    r"^(rss|feed|newsletter|subscription|bugzilla|mailer-daemon|postmaster|noreply|no-reply|donotreply)",
+    r"^(root|cvs|news|daemon)@",
+    r"(bugzilla|-daemon|-bounces|-admin|notifications?)@",
+)
+DEFAULT_SUBJECT_PATTERNS = (
+    r"^\[[A-Za-z]*CVS\]|\bCVS:",  # commit mails
+    r"\[Bug \d+\]",  # bug tracker notifications
+    r"(Headlines|Stories) for \d{4}-\d{2}-\d{2}",  # news digests
+    r"^NYTimes\.com Article:",  # "e-mail this article": the newspaper's text, not the sender's
+    r"^\[Lockergnome",
+)
+
+
+@dataclass(frozen=True)
+class IngestParams:
+    format: str = "auto"
+    columns: ColumnMap = field(default_factory=ColumnMap)
+    hash_users: bool = True
+    user_salt: str = "sag-v1"
+    max_chars: int = 100_000
+    sender_patterns: tuple[str, ...] = DEFAULT_SENDER_PATTERNS
+    subject_patterns: tuple[str, ...] = DEFAULT_SUBJECT_PATTERNS
+
+    def __post_init__(self):
+        if self.format not in FORMATS:
+            raise InputError(f"ingest.format={self.format!r}; allowed: {', '.join(FORMATS)}")
+        if not isinstance(self.max_chars, int) or self.max_chars < 1:
+            raise InputError(f"ingest.max_chars={self.max_chars!r}; must be a positive integer")
+        for k, v in self.columns.required().items():
+            if not isinstance(v, str) or not v:
+                raise InputError(f"ingest.columns.{k}={v!r}; must name a column")
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> IngestParams:
+        raw = dict(raw)
+        cols = raw.pop("columns", {}) or {}
+        unknown = set(cols) - {"user", "created_at", "text", "title", "post_id"}
+        if unknown:
+            raise InputError(f"ingest.columns has unknown key(s) {sorted(unknown)}; allowed: user, created_at, text, title, post_id")
+        for key in ("sender_patterns", "subject_patterns"):
+            if key in raw:
+                raw[key] = tuple(raw[key])
+        return cls(columns=ColumnMap(**cols), **raw)
+
+    @property
+    def rules(self) -> AutomatedRules:
+        return AutomatedRules(self.sender_patterns, self.subject_patterns)
+
+
+@dataclass
+class IngestResult:
+    posts: pl.DataFrame
+    quarantine: pl.DataFrame
+    metrics: dict
+
+
+def ingest(path: Path, params: IngestParams, progress: bool = True) -> IngestResult:
+    files = input_files(path, params.format)
+    root = path if path.is_dir() else path.parent
+    frames = []
+    mail = [(f, str(f.relative_to(root))) for f, fmt in files if fmt == "mail"]
+    if mail:  # many small files: one frame for all of them
+        frames.append(read_mail(mail, params.rules, params.max_chars, progress))
+    for file, fmt in files:
+        if fmt != "mail":
+            frames.append(read_table(file, fmt, str(file.relative_to(root)), params.columns))
+    frames = [_flag_bad_values(frame, params.max_chars) for frame in frames]
+    frames = _assign_ids(frames, params)
+    frames = _flag_duplicate_ids(frames)
+    posts, quarantine = [], []
+    for frame in frames:
+        ok = frame.filter(pl.col("reason").is_null())
+        posts.append(ok.select(POST_COLUMNS))
+        quarantine.append(_quarantine_rows(frame.filter(pl.col("reason").is_not_null())))
+    posts_df = pl.concat(posts, how="vertical_relaxed") if posts else pl.DataFrame(schema=POST_COLUMNS)
+    quarantine_df = pl.concat(quarantine, how="vertical_relaxed")
+    read = sum(len(f) for f in frames)
+    by_reason = dict(sorted(Counter(quarantine_df.get_column("reason").to_list()).items()))
+    metrics = {
+        "files": len(files),
+        "read": read,
+        "accepted": len(posts_df),
+        "quarantined": len(quarantine_df),
+        "users": posts_df.get_column("user_id").n_unique(),
+        "quarantined_by_reason": by_reason,
+    }
+    assert metrics["accepted"] + metrics["quarantined"] == read, "ingest lost rows"
+    return IngestResult(posts_df, quarantine_df, metrics)
+
+
+def _flag_bad_values(frame: pl.DataFrame, max_chars: int) -> pl.DataFrame:
+    """First failing check wins; rows a reader already rejected keep their reason."""
+    text_len = pl.col("text").str.len_chars()
+    replacement_chars = pl.col("text").str.count_matches("\ufffd", literal=True)
+    checks = [
+        (pl.col("user").is_null() | (pl.col("user").str.strip_chars() == ""), Reason.MISSING_USER, pl.lit("no user")),
+        (pl.col("created_at").is_null(), Reason.BAD_DATE, pl.format("unparseable date {}", pl.col("created_at_raw"))),
+        (pl.col("text").is_null() | (pl.col("text").str.strip_chars() == ""), Reason.EMPTY_BODY, pl.lit("no text")),
+        (text_len > max_chars, Reason.OVERSIZE, pl.format("{} characters > max_chars={}", text_len, pl.lit(max_chars))),
+        (replacement_chars > 0.01 * text_len, Reason.BAD_ENCODING, pl.format("{} U+FFFD characters", replacement_chars)),
+    ]
+    reason, detail = pl.col("reason"), pl.col("detail")
+    for cond, why, how in reversed(checks):  # built inside out so the first check is outermost
+        reason = pl.when(pl.col("reason").is_null() & cond).then(pl.lit(str(why))).otherwise(reason)
+        detail = pl.when(pl.col("reason").is_null() & cond).then(how).otherwise(detail)
+    return frame.with_columns(reason=reason, detail=detail)
+
+
+def _hash(value: str, key: bytes) -> str:
+    return hashlib.blake2b(value.encode("utf-8"), key=key, digest_size=8).hexdigest()
+
+
+def _assign_ids(frames: list[pl.DataFrame], params: IngestParams) -> list[pl.DataFrame]:
+    """user_id: the normalised user, keyed-hashed unless hash_users is off; post_id: given, else a content hash."""
+    users = pl.concat([f.select(pl.col("user").str.strip_chars()) for f in frames]).get_column("user").unique().drop_nulls()
+    key = params.user_salt.encode("utf-8")[:64]
+    if params.hash_users:
+        mapping = pl.DataFrame({"user": users, "user_id": [_hash(u, key) for u in users]})
+    else:
+        mapping = pl.DataFrame({"user": users, "user_id": users})
+    out = []
+    for frame in frames:
+        frame = frame.with_columns(pl.col("user").str.strip_chars()).join(mapping, on="user", how="left", maintain_order="left")
+        missing_id = frame.get_column("post_id").is_null() & frame.get_column("reason").is_null()
+        if missing_id.any():  # stable across runs and re-orderings of the dump, unlike a row number
+            idx = missing_id.arg_true()
+            sub = frame.select("user_id", "created_at_raw", "text").gather(idx)
+            ids = [_hash(f"{u}\x1f{d}\x1f{t}", b"post") for u, d, t in sub.iter_rows()]
+            frame = frame.with_columns(frame.get_column("post_id").scatter(idx, pl.Series(ids, dtype=pl.String)))
+        out.append(frame.with_columns(pl.col("post_id").str.strip_chars()))
+    return out
+
+
+def _flag_duplicate_ids(frames: list[pl.DataFrame]) -> list[pl.DataFrame]:
+    """A post_id seen before (in file order) is a duplicate; the first accepted occurrence is kept."""
+    index = pl.concat(
+        [f.select("post_id", "source", "record", ok=pl.col("reason").is_null(), file=pl.lit(i)) for i, f in enumerate(frames)]
+    ).with_row_index("row")
+    ok = index.filter("ok")
+    dups = ok.filter(~pl.col("post_id").is_first_distinct())
+    if dups.is_empty():
+        return frames
+    first = ok.filter(pl.col("post_id").is_first_distinct()).select(
+        "post_id", first_at=pl.format("duplicate of {} {}", "source", "record")
+    )
+    dups = dups.join(first, on="post_id", how="left")
+    out = []
+    for i, frame in enumerate(frames):
+        mine = dups.filter(pl.col("file") == i)
+        if mine.is_empty():
+            out.append(frame)
+            continue
+        offset = index.filter(pl.col("file") == i).get_column("row").min()
+        rows = (mine.get_column("row") - offset).cast(pl.UInt32)
+        reason = frame.get_column("reason").scatter(rows, pl.Series([str(Reason.DUPLICATE_ID)] * len(rows)))
+        detail = frame.get_column("detail").scatter(rows, mine.get_column("first_at"))
+        out.append(frame.with_columns(reason, detail))
+    return out
+
+
+def _quarantine_rows(bad: pl.DataFrame) -> pl.DataFrame:
+    raw = pl.col("raw")
+    if "_orig" in bad.columns:  # only rejected tabular rows are ever turned back into JSON
+        raw = pl.coalesce(raw, pl.col("_orig").struct.json_encode())
+    return bad.with_columns(stage=pl.lit("ingest"), raw=raw).select(QUARANTINE_COLUMNS)

@@ -1,0 +1,253 @@
+"""Readers for the shapes forum dumps come in: mail (single messages, mbox, maildir), JSONL, CSV, Parquet.
+
+Every reader returns one Polars frame per input file in the same layout (`RAW_COLUMNS`):
+
+    source, record        where the row came from (file path relative to the input, line/row/message)
+    post_id, user         as found (not yet hashed); post_id may be null
+    created_at            UTC datetime, null when unparseable; created_at_raw keeps what was there
+    title, text
+    reason, detail        set when the reader already knows the row is bad (unparseable, bad encoding...)
+    raw                   the original record, for quarantine; tabular readers keep it as `_orig`
+                          (a struct of the original columns) and only rejected rows are ever encoded
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import mailbox
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+from tqdm import tqdm
+
+from curation.dates import UTC, parse_timestamps
+from curation.errors import InputError
+from curation.mail import AutomatedRules, parse_message
+from curation.reasons import Reason
+
+RAW_COLUMNS = {
+    "source": pl.String,
+    "record": pl.String,
+    "post_id": pl.String,
+    "user": pl.String,
+    "created_at": UTC,
+    "created_at_raw": pl.String,
+    "title": pl.String,
+    "text": pl.String,
+    "reason": pl.String,
+    "detail": pl.String,
+    "raw": pl.String,
+}
+FORMATS = ("auto", "mail", "jsonl", "csv", "parquet")
+_EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Which column of a tabular dump holds each field; title and post_id are optional."""
+
+    user: str = "user"
+    created_at: str = "created_at"
+    text: str = "text"
+    title: str | None = "title"
+    post_id: str | None = "post_id"
+
+    def required(self) -> dict[str, str]:
+        return {"user": self.user, "created_at": self.created_at, "text": self.text}
+
+    def optional(self) -> dict[str, str | None]:
+        return {"title": self.title, "post_id": self.post_id}
+
+
+def input_files(path: Path, fmt: str) -> list[tuple[Path, str]]:
+    """(file, format) for every input file under `path`, in a stable order; hidden files are skipped."""
+    if not path.exists():
+        raise InputError(f"input {str(path)!r} does not exist")
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    files = [f for f in files if not any(part.startswith(".") for part in f.relative_to(path.parent).parts)]
+    if not files:
+        raise InputError(f"input {str(path)!r} holds no files")
+    return [(f, fmt if fmt != "auto" else _EXTENSIONS.get(f.suffix.lower(), "mail")) for f in files]
+
+
+def read_table(path: Path, fmt: str, source: str, columns: ColumnMap) -> pl.DataFrame:
+    if fmt == "jsonl":
+        frame, rejects = _read_jsonl(path, source)
+    elif fmt == "csv":
+        frame, rejects = _read_csv(path, source)
+    elif fmt == "parquet":
+        frame, rejects = pl.read_parquet(path), _empty()
+        frame = frame.with_columns(record=pl.concat_str(pl.lit("row "), pl.int_range(1, pl.len() + 1)))
+    else:
+        raise InputError(f"unknown format {fmt!r}; ingest.format must be one of {', '.join(FORMATS)}")
+    return pl.concat([_standardise(frame, source, columns, path), rejects], how="diagonal_relaxed")
+
+
+def read_mail(files: list[tuple[Path, str]], rules: AutomatedRules, max_chars: int, progress: bool) -> pl.DataFrame:
+    """(path, source) files each holding one RFC 822 message, or an mbox of many (first line "From ")."""
+    rows = []
+    for path, source in tqdm(files, desc="ingest: mail", unit="file", disable=not progress, mininterval=2):
+        for record, raw in _messages(path, source):
+            parsed = parse_message(raw, rules, max_chars)
+            rows.append(
+                (
+                    source,
+                    record,
+                    # Message-IDs name hosts and people: keep only a hash of them.
+                    hashlib.blake2b(parsed.message_id.encode(), digest_size=8).hexdigest() if parsed.message_id else None,
+                    parsed.sender,
+                    parsed.created_at,
+                    parsed.created_at_raw,
+                    parsed.title,
+                    parsed.text,
+                    parsed.reason,
+                    parsed.detail,
+                    raw.decode("utf-8", errors="backslashreplace"),
+                )
+            )
+    return pl.DataFrame(rows, schema=RAW_COLUMNS, orient="row")
+
+
+def _messages(path: Path, source: str) -> list[tuple[str, bytes]]:
+    with path.open("rb") as fh:
+        if not fh.readline().startswith(b"From "):
+            return [(source, path.read_bytes())]
+    box = mailbox.mbox(path, create=False)
+    messages = [(f"{source}#{i + 1}", msg.as_bytes()) for i, msg in enumerate(box)]
+    box.close()
+    if len(messages) == 1:  # a single message with an mbox "From " envelope line
+        return [(source, path.read_bytes())]
+    return messages
+
+
+def _read_jsonl(path: Path, source: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    data = path.read_bytes()
+    lines = data.split(b"\n")
+    if lines and lines[-1].strip() == b"":
+        lines.pop()
+    if all(lines):  # fast path: no blank line, so row i is line i + 1
+        try:
+            frame = pl.read_ndjson(data)
+            return frame.with_columns(record=_line_numbers(1, len(frame))), _empty()
+        except (pl.exceptions.PolarsError, ValueError):
+            pass  # some line is broken: find it below without losing the others
+    del data
+    good, bad = [], []
+    _bisect_jsonl([(i + 1, line) for i, line in enumerate(lines) if line.strip()], good, bad)
+    frames = [f for f in good if len(f)]
+    frame = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame({"record": []}, schema={"record": pl.String})
+    rejects = pl.DataFrame(
+        [{"source": source, "record": f"line {n}", "reason": r, "detail": d, "raw": raw} for n, r, d, raw in bad],
+        schema={k: RAW_COLUMNS[k] for k in ("source", "record", "reason", "detail", "raw")},
+    )
+    return frame, rejects
+
+
+def _bisect_jsonl(numbered: list[tuple[int, bytes]], good: list, bad: list) -> None:
+    """Parse chunks of lines; split a chunk that fails until the broken lines stand alone."""
+    if not numbered:
+        return
+    try:
+        frame = pl.read_ndjson(b"\n".join(line for _, line in numbered))
+        nums = pl.Series("record", [f"line {n}" for n, _ in numbered])
+        good.append(frame.with_columns(record=nums))
+        return
+    except (pl.exceptions.PolarsError, ValueError):
+        if len(numbered) > 1:
+            mid = len(numbered) // 2
+            _bisect_jsonl(numbered[:mid], good, bad)
+            _bisect_jsonl(numbered[mid:], good, bad)
+            return
+    n, line = numbered[0]
+    bad.append((n, *_why_json_line_fails(line), line.decode("utf-8", errors="backslashreplace")))
+
+
+def _why_json_line_fails(line: bytes) -> tuple[str, str]:
+    try:
+        value = json.loads(line.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        return Reason.BAD_ENCODING, f"not UTF-8: {exc.reason} at byte {exc.start}"
+    except json.JSONDecodeError as exc:
+        return Reason.UNPARSEABLE, f"invalid JSON: {exc.msg} at column {exc.colno}"
+    if not isinstance(value, dict):
+        return Reason.UNPARSEABLE, f"a JSON {type(value).__name__}, not an object"
+    return Reason.UNPARSEABLE, "a JSON object whose field types clash with the rest of the file"
+
+
+def _read_csv(path: Path, source: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    try:  # fast path: a clean UTF-8 file; everything read as text, typed later
+        frame = pl.read_csv(path, infer_schema=False)
+        return frame.with_columns(record=_line_numbers(2, len(frame), "row")), _empty()
+    except (pl.exceptions.PolarsError, UnicodeDecodeError):
+        pass
+    # Slow path, row by row, so that a ragged or badly encoded row is quarantined rather than fatal.
+    rows, bad = [], []
+    with path.open("r", encoding="utf-8", errors="surrogateescape", newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, [])
+        for values in reader:
+            record = f"row {reader.line_num}"
+            raw = ",".join(values).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            if len(values) != len(header):
+                bad.append((record, Reason.UNPARSEABLE, f"{len(values)} fields, header has {len(header)}", raw))
+            elif any(_has_surrogates(v) for v in values):
+                bad.append((record, Reason.BAD_ENCODING, "not UTF-8", raw))
+            else:
+                rows.append([*values, record])
+    frame = pl.DataFrame(rows, schema=[*header, "record"], orient="row")
+    rejects = pl.DataFrame(
+        [{"source": source, "record": rec, "reason": r, "detail": d, "raw": raw} for rec, r, d, raw in bad],
+        schema={k: RAW_COLUMNS[k] for k in ("source", "record", "reason", "detail", "raw")},
+    )
+    return frame, rejects
+
+
+def _has_surrogates(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _standardise(frame: pl.DataFrame, source: str, columns: ColumnMap, path: Path) -> pl.DataFrame:
+    """Rename the mapped columns to the standard layout and keep the original row as `_orig`."""
+    if frame.width == 1 and frame.columns == ["record"]:
+        return _empty()
+    missing = {f"ingest.columns.{k}={v!r}": v for k, v in columns.required().items() if v not in frame.columns}
+    missing |= {f"ingest.columns.{k}={v!r}": v for k, v in columns.optional().items() if v and v not in frame.columns}
+    if missing:
+        raise InputError(
+            f"{path}: no column {', '.join(missing)}; columns there: {', '.join(c for c in frame.columns if c != 'record')}"
+        )
+    original = [c for c in frame.columns if c != "record"]
+
+    def text_col(name: str | None, alias: str) -> pl.Expr:
+        return (pl.col(name).cast(pl.String) if name else pl.lit(None, pl.String)).alias(alias)
+
+    created = frame.get_column(columns.created_at)
+    return frame.select(
+        pl.lit(source).alias("source"),
+        pl.col("record"),
+        text_col(columns.post_id, "post_id"),
+        text_col(columns.user, "user"),
+        parse_timestamps(created).alias("created_at"),
+        created.cast(pl.String).alias("created_at_raw"),
+        text_col(columns.title, "title"),
+        text_col(columns.text, "text"),
+        pl.lit(None, pl.String).alias("reason"),
+        pl.lit(None, pl.String).alias("detail"),
+        pl.lit(None, pl.String).alias("raw"),
+        pl.struct(original).alias("_orig"),
+    )
+
+
+def _line_numbers(start: int, n: int, word: str = "line") -> pl.Series:
+    return pl.select(pl.concat_str(pl.lit(f"{word} "), pl.int_range(start, start + n))).to_series().alias("record")
+
+
+def _empty() -> pl.DataFrame:
+    return pl.DataFrame(schema=RAW_COLUMNS)

@@ -1,0 +1,151 @@
+"""The `sag` command: one subcommand per DVC stage, plus inspection commands.
+
+Heavy libraries are imported inside the commands so that `sag --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+
+import click
+
+PARAMS = click.option(
+    "--params", "params_path", type=click.Path(path_type=Path), default=Path("params.yaml"), show_default=True,
+    help="params.yaml to read this stage's section from.",
+)  # fmt: skip
+
+
+def user_errors(fn):
+    """Report a user mistake as one line (`Error: ...`), never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from curation.errors import InputError
+
+        try:
+            return fn(*args, **kwargs)
+        except (InputError, FileNotFoundError) as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main():
+    """SAG toolkit: curate forum dumps, train a small style model with a large one, measure it.
+
+    Stages run through DVC (`dvc repro`); each stage is also a subcommand here.
+    """
+
+
+@main.command("fetch-data")
+@click.argument("data_dir", type=click.Path(path_type=Path), default=Path("data"))
+@user_errors
+def fetch_data(data_dir: Path):
+    """Fetch the default real corpus (SpamAssassin ham mail) into DATA_DIR.
+
+    Example: sag fetch-data data && dvc status data.dvc
+    """
+    from curation.corpus import fetch_default_corpus
+
+    target = fetch_default_corpus(data_dir)
+    click.echo(f"wrote {sum(1 for p in target.rglob('*') if p.is_file())} messages to {target}")
+
+
+@main.command()
+@click.argument("input_path", type=click.Path(path_type=Path))
+@click.argument("out_dir", type=click.Path(path_type=Path))
+@click.argument("metrics_path", type=click.Path(path_type=Path))
+@PARAMS
+@user_errors
+def ingest(input_path: Path, out_dir: Path, metrics_path: Path, params_path: Path):
+    """Read a dump (mail, JSONL, CSV, Parquet) into posts + quarantine.
+
+    Example: sag ingest data outputs/ingest metrics/ingest.json
+    """
+    from pipeline import ingest as stage
+
+    metrics = stage.main(input_path, out_dir, metrics_path, params_path)
+    click.echo(f"ingest: read {metrics['read']}, accepted {metrics['accepted']}, quarantined {metrics['quarantined']}")
+    for reason, n in metrics["quarantined_by_reason"].items():
+        click.echo(f"  {reason}: {n}")
+
+
+@main.command()
+@click.argument("posts_path", type=click.Path(path_type=Path))
+@click.argument("out_dir", type=click.Path(path_type=Path))
+@click.argument("metrics_path", type=click.Path(path_type=Path))
+@PARAMS
+@user_errors
+def curate(posts_path: Path, out_dir: Path, metrics_path: Path, params_path: Path):
+    """Normalise, filter and order posts per user in time; split users into train/align/test.
+
+    Example: sag curate outputs/ingest/posts.parquet outputs/curate metrics/curate.json
+    """
+    from pipeline import curate as stage
+
+    m = stage.main(posts_path, out_dir, metrics_path, params_path)
+    click.echo(f"curate: {m['posts_in']} posts -> {m['articles']} articles from {m['users']} users")
+    for split, counts in m["splits"].items():
+        click.echo(f"  {split}: {counts['users']} users, {counts['articles']} articles")
+
+
+@main.command()
+@click.argument("sql")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--max-rows", type=int, default=40, show_default=True, help="Rows shown in table format.")
+@click.option("--max-width", type=int, default=None, help="Characters per line in table format (default: terminal).")
+@user_errors
+def sql(sql: str, fmt: str, max_rows: int, max_width: int | None):
+    """Run one read-only SQL query (DuckDB) over the stage outputs.
+
+    Tables: posts, quarantine, articles, and each later stage's tables.
+
+    Example: sag sql "SELECT reason, count(*) FROM quarantine GROUP BY ALL" --format csv
+    """
+    import duckdb
+
+    from curation.errors import InputError
+    from pipeline.tables import find_root, query
+
+    rel = query(find_root(Path.cwd()), sql)
+    try:
+        if fmt == "table":
+            rel.show(max_rows=max_rows, max_width=max_width or _terminal_width())
+        elif fmt == "csv":
+            rel.pl().write_csv(sys.stdout)
+        else:
+            frame = rel.pl()
+            click.echo(json.dumps(frame.to_dicts(), default=str, ensure_ascii=False, indent=1))
+    except duckdb.Error as exc:
+        raise InputError(f"SQL error: {str(exc).strip().splitlines()[0]}") from None
+
+
+@main.command()
+@user_errors
+def tables():
+    """List the tables `sag sql` can query, with their rows and files.
+
+    Example: sag tables
+    """
+    from pipeline.tables import connect, find_root, table_files
+
+    root = find_root(Path.cwd())
+    con = connect(root)
+    for name, files in sorted(table_files(root).items()):
+        present = [f for f in files if f.exists()]
+        rows = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] if present else "not built"
+        click.echo(f"{name:<16} {rows!s:>10}  {', '.join(str(f.relative_to(root)) for f in files)}")
+
+
+def _terminal_width() -> int:
+    import shutil
+
+    return shutil.get_terminal_size((160, 40)).columns
+
+
+if __name__ == "__main__":
+    main()

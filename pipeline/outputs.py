@@ -1,0 +1,24 @@
+"""Writing stage outputs: Parquet tables and DVC metrics files, each written atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import polars as pl
+
+
+def write_table(frame: pl.DataFrame, path: Path) -> None:
+    """Write to a temporary name first, so an interrupted stage never leaves a half-written table."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".parquet.tmp")
+    frame.write_parquet(tmp, compression="zstd", statistics=True)
+    os.replace(tmp, path)
+
+
+def write_metrics(metrics: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(metrics, indent=2, sort_keys=True, default=str) + "\n")
+    os.replace(tmp, path)
