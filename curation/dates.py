@@ -35,7 +35,8 @@ def parse_timestamps(values: pl.Series) -> pl.Series:
         # Epoch seconds, or milliseconds when the number is too large to be seconds (after 5138 AD).
         as_ms = pl.when(values.abs() > 1e11).then(values).otherwise(values * 1000)
         return pl.select(pl.from_epoch(as_ms.cast(pl.Int64), time_unit="ms")).to_series().cast(UTC)
-    text = values.cast(pl.String).str.strip_chars()
+    # "Z" (Zulu) is how JSON dumps usually say UTC; the %z directive wants a numeric offset.
+    text = values.cast(pl.String).str.strip_chars().str.replace(r"(?i)(\d)Z$", "${1}+00:00")
     attempts = []
     for fmt in _FORMATS:
         parsed = text.str.to_datetime(fmt, strict=False, time_unit="us")

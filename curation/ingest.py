@@ -162,7 +162,7 @@ def _flag_duplicate_ids(frames: list[pl.DataFrame]) -> list[pl.DataFrame]:
     """A post_id seen before (in file order) is a duplicate; the first accepted occurrence is kept."""
     index = pl.concat(
         [f.select("post_id", "source", "record", ok=pl.col("reason").is_null(), file=pl.lit(i)) for i, f in enumerate(frames)]
-    ).with_row_index("row")
+    ).rechunk().with_row_index("row")  # one chunk: works around a Polars 2.1 panic on string views
     ok = index.filter("ok")
     dups = ok.filter(~pl.col("post_id").is_first_distinct())
     if dups.is_empty():

@@ -20,7 +20,7 @@ from curation.reasons import Reason
 # A line quoted from an earlier message: "> text", ">> text", "  | text" (exmh), "Chris> text" (Supercite).
 _QUOTED = re.compile(r"^\s{0,4}(>|\|\s|[A-Za-z]{1,12}>\s)")
 # "On Thu, 22 Aug 2002, Robert Elz wrote:" / "Joe Bloggs writes:" / "--- Jane said:".
-_ATTRIBUTION = re.compile(r"\b(wrote|writes|said|says|posted)\s*:\s*$", re.IGNORECASE)
+_ATTRIBUTION = re.compile(r"\b(wrote|writes|said|says|posted|mentioned)\s*:\s*$", re.IGNORECASE)
 # "[Skip Montanaro]" alone on a line introduces a quotation in some lists.
 _BRACKETED_NAME = re.compile(r"^\[[A-Z][\w .'-]{1,40}\]\s*$")
 _ON_DATE_START = re.compile(r"^\s*(On|Quoting|At)\b", re.IGNORECASE)
@@ -33,7 +33,7 @@ _FORWARD_START = re.compile(
     r"|Begin forwarded message:|-+\s*Forwarded\s)",
     re.IGNORECASE,
 )
-_SIGNATURE = re.compile(r"^--\s?$")
+_SIGNATURE = re.compile(r"^(- )?--\s?$")  # "- --" is a signature dash-escaped by PGP
 _PGP_SIGNED = re.compile(r"^-----BEGIN PGP SIGNED MESSAGE-----\s*$")
 _PGP_BLOCK_START = re.compile(r"^-----BEGIN PGP (SIGNATURE|PUBLIC KEY BLOCK)-----\s*$")
 _PGP_BLOCK_END = re.compile(r"^-----END PGP (SIGNATURE|PUBLIC KEY BLOCK)-----\s*$")

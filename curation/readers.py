@@ -14,8 +14,10 @@ Every reader returns one Polars frame per input file in the same layout (`RAW_CO
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import json
+import logging
 import mailbox
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +44,7 @@ RAW_COLUMNS = {
     "raw": pl.String,
 }
 FORMATS = ("auto", "mail", "jsonl", "csv", "parquet")
+log = logging.getLogger(__name__)
 _EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 
 
@@ -217,13 +220,15 @@ def _standardise(frame: pl.DataFrame, source: str, columns: ColumnMap, path: Pat
     """Rename the mapped columns to the standard layout and keep the original row as `_orig`."""
     if frame.width == 1 and frame.columns == ["record"]:
         return _empty()
-    missing = {f"ingest.columns.{k}={v!r}": v for k, v in columns.required().items() if v not in frame.columns}
-    missing |= {f"ingest.columns.{k}={v!r}": v for k, v in columns.optional().items() if v and v not in frame.columns}
-    if missing:
-        raise InputError(
-            f"{path}: no column {', '.join(missing)}; columns there: {', '.join(c for c in frame.columns if c != 'record')}"
-        )
     original = [c for c in frame.columns if c != "record"]
+    missing = [f"ingest.columns.{k}={v!r}" for k, v in columns.required().items() if v not in frame.columns]
+    if missing:
+        raise InputError(f"{path}: no column {', '.join(missing)}; columns there: {', '.join(original)}")
+    # A dump without titles or ids is common: leave them empty (ids become content hashes) and say so.
+    absent = {k: v for k, v in columns.optional().items() if v and v not in frame.columns}
+    for key, name in absent.items():
+        log.warning("%s has no column %r (ingest.columns.%s): left empty", source, name, key)
+    columns = dataclasses.replace(columns, **{k: None for k in absent})
 
     def text_col(name: str | None, alias: str) -> pl.Expr:
         return (pl.col(name).cast(pl.String) if name else pl.lit(None, pl.String)).alias(alias)

@@ -39,6 +39,9 @@ def main():
 
     Stages run through DVC (`dvc repro`); each stage is also a subcommand here.
     """
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
 
 @main.command("fetch-data")

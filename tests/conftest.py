@@ -1,0 +1,52 @@
+"""Shared fixtures: real messages of the default corpus and small salted dumps built per test."""
+
+from pathlib import Path
+
+import pytest
+
+from curation.ingest import IngestParams
+
+FIXTURES = Path(__file__).parent / "fixtures"
+MAIL = FIXTURES / "mail"
+
+
+def real_message(prefix: str) -> bytes:
+    """A real SpamAssassin ham message, chosen by its file-name prefix (e.g. "00008")."""
+    return next(MAIL.glob(f"{prefix}.*.eml")).read_bytes()
+
+
+@pytest.fixture
+def params() -> IngestParams:
+    return IngestParams()
+
+
+REPO = Path(__file__).resolve().parents[1]
+WORDS = "the quick brown fox jumps over a lazy dog while my friend writes long letters about gardens and trains".split()
+
+
+def write_tiny_forum(path: Path, users: int = 12, per_user: int = 4) -> None:
+    """A small JSONL forum whose posts pass the default curation (50+ words, 3+ posts per user)."""
+    import json
+    import random
+
+    rng = random.Random(0)
+    with path.open("w") as fh:
+        for u in range(users):
+            for k in range(per_user):
+                text = " ".join(rng.choice(WORDS) for _ in range(60 + 5 * k))
+                row = {"post_id": f"u{u}-{k}", "user": f"writer{u}", "created_at": f"2024-02-{k + 1:02d}T12:00:00Z", "title": f"t{k}", "text": text}
+                fh.write(json.dumps(row) + "\n")
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    """A copy of the project's pipeline (dvc.yaml, params.yaml, code it depends on) over a tiny corpus."""
+    import shutil
+
+    for name in ("dvc.yaml", "params.yaml"):
+        shutil.copy(REPO / name, tmp_path / name)
+    for package in ("curation", "pipeline", "training", "eval"):
+        shutil.copytree(REPO / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(MAIL, tmp_path / "data" / "mail")
+    write_tiny_forum(tmp_path / "data" / "forum.jsonl")
+    return tmp_path

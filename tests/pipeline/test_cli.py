@@ -1,0 +1,57 @@
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from pipeline.cli import main
+from tests.conftest import REPO
+
+
+def run(*args):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_help_lists_one_subcommand_per_dvc_stage():
+    stages = set(yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"])
+    out = run("--help")
+    assert out.exit_code == 0
+    listed = {line.split()[0] for line in out.output.split("Commands:")[1].strip().splitlines()}
+    assert stages <= listed and {"sql", "tables", "fetch-data"} <= listed
+
+
+def _one_line_error(out, *fragments):
+    assert out.exit_code != 0
+    assert "Traceback" not in out.output
+    lines = out.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), out.output
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_missing_input_is_one_line(project):
+    out = run("ingest", str(project / "nope"), str(project / "out"), str(project / "m.json"), "--params", str(project / "params.yaml"))
+    _one_line_error(out, "nope", "does not exist")
+
+
+def test_bad_param_is_one_line(project):
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["curate"]["min_words"] = "many"
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
+    out = run("curate", str(project / "posts.parquet"), str(project / "out"), str(project / "m.json"), "--params", str(project / "params.yaml"))
+    _one_line_error(out, "curate.min_words='many'")
+
+
+def test_unknown_param_is_one_line(project):
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["ingest"]["fromat"] = "jsonl"
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
+    out = run("ingest", str(project / "data"), str(project / "out"), str(project / "m.json"), "--params", str(project / "params.yaml"))
+    _one_line_error(out, "unknown param(s) fromat")
+
+
+@pytest.mark.parametrize("column", ["user", "text"])
+def test_wrong_column_name_is_one_line(project, column):
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["ingest"]["columns"][column] = "author"
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
+    out = run("ingest", str(project / "data" / "forum.jsonl"), str(project / "out"), str(project / "m.json"), "--params", str(project / "params.yaml"))
+    _one_line_error(out, f"ingest.columns.{column}='author'", "columns there:")
