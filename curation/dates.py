@@ -11,6 +11,7 @@ UTC = pl.Datetime("us", "UTC")
 
 # Tried in order; the first that parses a value wins. Zone-less values are taken as UTC.
 _FORMATS = (
+    "%Y-%m-%dT%H:%M:%S%.fZ",  # "Z" (Zulu) is how JSON dumps usually say UTC
     "%Y-%m-%dT%H:%M:%S%.f%z",
     "%Y-%m-%d %H:%M:%S%.f%z",
     "%Y-%m-%dT%H:%M:%S%.f",
@@ -35,23 +36,22 @@ def parse_timestamps(values: pl.Series) -> pl.Series:
         # Epoch seconds, or milliseconds when the number is too large to be seconds (after 5138 AD).
         as_ms = pl.when(values.abs() > 1e11).then(values).otherwise(values * 1000)
         return pl.select(pl.from_epoch(as_ms.cast(pl.Int64), time_unit="ms")).to_series().cast(UTC)
-    # "Z" (Zulu) is how JSON dumps usually say UTC; the %z directive wants a numeric offset.
-    text = values.cast(pl.String).str.strip_chars().str.replace(r"(?i)(\d)Z$", "${1}+00:00")
-    attempts = []
-    for fmt in _FORMATS:
-        parsed = text.str.to_datetime(fmt, strict=False, time_unit="us")
-        if "%z" in fmt:
-            attempts.append(parsed.dt.convert_time_zone("UTC"))
-        else:
-            attempts.append(parsed.dt.replace_time_zone("UTC"))
-    out = pl.select(pl.coalesce(attempts)).to_series()
+    text = values.cast(pl.String).str.strip_chars()
+    out = pl.repeat(None, len(text), dtype=UTC, eager=True).alias(values.name)
+    todo = text.is_not_null() & (text != "")
+    for fmt in _FORMATS:  # each format only sees the values that no earlier format parsed
+        rows = todo.arg_true()
+        if rows.is_empty():
+            break
+        parsed = text.gather(rows).str.to_datetime(fmt, strict=False, time_unit="us")
+        parsed = parsed.dt.convert_time_zone("UTC") if "%z" in fmt else parsed.dt.replace_time_zone("UTC")
+        out = out.scatter(rows, parsed)
+        todo = todo & out.is_null()
     # Mail-style dates ("Thu, 22 Aug 2002 07:36:16 -0400") are rare in tables: parse the leftovers in Python.
-    missing = out.is_null() & text.is_not_null() & (text != "")
-    if missing.any():
-        idx = missing.arg_true()
-        fixed = pl.Series([_rfc2822(v) for v in text.gather(idx)], dtype=UTC)
-        out = out.scatter(idx, fixed)
-    return out.alias(values.name)
+    rows = todo.arg_true()
+    if not rows.is_empty():
+        out = out.scatter(rows, pl.Series([_rfc2822(v) for v in text.gather(rows)], dtype=UTC))
+    return out
 
 
 def _rfc2822(value: str):

@@ -116,21 +116,39 @@ def ingest(path: Path, params: IngestParams, progress: bool = True) -> IngestRes
 
 
 def _flag_bad_values(frame: pl.DataFrame, max_chars: int) -> pl.DataFrame:
-    """First failing check wins; rows a reader already rejected keep their reason."""
-    text_len = pl.col("text").str.len_chars()
-    replacement_chars = pl.col("text").str.count_matches("\ufffd", literal=True)
-    checks = [
+    """First failing check wins; rows a reader already rejected keep their reason. The text checks
+    run in one streaming pass (all cores); details are written for rejected rows only."""
+    text = pl.col("text")
+    checks = (
+        frame.lazy()
+        .select(
+            _chars=text.str.len_chars(),
+            _blank=text.is_null() | ~text.str.contains(r"\S"),
+            _fffd=text.str.contains("\ufffd", literal=True).fill_null(False),
+        )
+        .collect(engine="streaming")
+    )
+    frame = frame.with_columns(checks)
+    chars, fffd = pl.col("_chars"), text.str.count_matches("\ufffd", literal=True)
+    rules = [
         (pl.col("user").is_null() | (pl.col("user").str.strip_chars() == ""), Reason.MISSING_USER, pl.lit("no user")),
         (pl.col("created_at").is_null(), Reason.BAD_DATE, pl.format("unparseable date {}", pl.col("created_at_raw"))),
-        (pl.col("text").is_null() | (pl.col("text").str.strip_chars() == ""), Reason.EMPTY_BODY, pl.lit("no text")),
-        (text_len > max_chars, Reason.OVERSIZE, pl.format("{} characters > max_chars={}", text_len, pl.lit(max_chars))),
-        (replacement_chars > 0.01 * text_len, Reason.BAD_ENCODING, pl.format("{} U+FFFD characters", replacement_chars)),
+        (pl.col("_blank"), Reason.EMPTY_BODY, pl.lit("no text")),
+        (chars > max_chars, Reason.OVERSIZE, pl.format("{} characters > max_chars={}", chars, pl.lit(max_chars))),
+        (pl.col("_fffd") & (fffd > 0.01 * chars), Reason.BAD_ENCODING, pl.format("{} U+FFFD characters", fffd)),
     ]
-    reason, detail = pl.col("reason"), pl.col("detail")
-    for cond, why, how in reversed(checks):  # built inside out so the first check is outermost
+    reason = pl.col("reason")
+    for cond, why, _ in reversed(rules):  # built inside out so that the first rule is outermost
         reason = pl.when(pl.col("reason").is_null() & cond).then(pl.lit(str(why))).otherwise(reason)
-        detail = pl.when(pl.col("reason").is_null() & cond).then(how).otherwise(detail)
-    return frame.with_columns(reason=reason, detail=detail)
+    frame = frame.with_columns(reason=reason)
+    rows = (frame.get_column("reason").is_not_null() & frame.get_column("detail").is_null()).arg_true()
+    if not rows.is_empty():
+        detail = pl.lit(None, pl.String)
+        for _, why, how in reversed(rules):
+            detail = pl.when(pl.col("reason") == str(why)).then(how).otherwise(detail)
+        details = frame.select(pl.all().gather(rows)).select(detail.alias("detail")).get_column("detail")
+        frame = frame.with_columns(frame.get_column("detail").scatter(rows, details))
+    return frame.drop("_chars", "_blank", "_fffd")
 
 
 def _hash(value: str, key: bytes) -> str:
@@ -147,7 +165,9 @@ def _assign_ids(frames: list[pl.DataFrame], params: IngestParams) -> list[pl.Dat
         mapping = pl.DataFrame({"user": users, "user_id": users})
     out = []
     for frame in frames:
-        frame = frame.with_columns(pl.col("user").str.strip_chars()).join(mapping, on="user", how="left", maintain_order="left")
+        # replace_strict, not a join: a join would copy every column, the text included
+        user = pl.col("user").str.strip_chars()
+        frame = frame.with_columns(user_id=user.replace_strict(mapping.get_column("user"), mapping.get_column("user_id"), default=None))
         missing_id = frame.get_column("post_id").is_null() & frame.get_column("reason").is_null()
         if missing_id.any():  # stable across runs and re-orderings of the dump, unlike a row number
             idx = missing_id.arg_true()
