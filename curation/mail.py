@@ -17,10 +17,10 @@ from datetime import timezone
 
 from curation.reasons import Reason
 
-# A line quoted from an earlier message: "> text", ">> text", "  | text" (exmh), "Chris> text" (Supercite).
-_QUOTED = re.compile(r"^\s{0,4}(>|\|\s|[A-Za-z]{1,12}>\s)")
+# A line quoted from an earlier message: "> text", ">> text", "  | text" (exmh), ") text", "Chris> text" (Supercite).
+_QUOTED = re.compile(r"^\s{0,4}(>|\|\s|\)(\s|$)|[A-Za-z]{1,12}>\s)")
 # "On Thu, 22 Aug 2002, Robert Elz wrote:" / "Joe Bloggs writes:" / "--- Jane said:".
-_ATTRIBUTION = re.compile(r"\b(wrote|writes|said|says|posted|mentioned)\s*:\s*$", re.IGNORECASE)
+_ATTRIBUTION = re.compile(r"\b(wrote|writes|write|said|says|posted|mentioned)\s*:\s*$", re.IGNORECASE)
 # "[Skip Montanaro]" alone on a line introduces a quotation in some lists.
 _BRACKETED_NAME = re.compile(r"^\[[A-Z][\w .'-]{1,40}\]\s*$")
 _ON_DATE_START = re.compile(r"^\s*(On|Quoting|At)\b", re.IGNORECASE)

@@ -100,6 +100,22 @@ def test_encoded_subject_and_latin1_body_are_decoded():
     assert post.text == "It costs £160,000 now."
 
 
+@pytest.mark.parametrize(
+    "quoted",
+    [
+        "> plain quote",
+        "  | exmh quote",
+        ") parenthesis quote",
+        "Chris> Supercite quote",
+        "On Mon, 22 Jul 2002 the voices made Olivier Nicole write:",
+        "[Skip Montanaro]",
+        "Date: Mon, 2 Sep 2002\nFrom: Bob <bob@example.org>",
+    ],
+)
+def test_quotation_styles_are_removed(quoted):
+    assert clean_body(f"{quoted}\nMy own words.") == "My own words."
+
+
 def test_clean_body_keeps_the_authors_paragraphs():
     body = "Hi all,\n\nOn Mon, 2 Sep 2002, Bob Smith\n<bob@example.org> wrote:\n> quoted\n\nMy answer.\n\n\n\nBye\n-- \nsig\n"
     assert clean_body(body) == "Hi all,\n\nMy answer.\n\nBye"
