@@ -226,7 +226,9 @@ def main() -> None:
     results = {name: measure(name, dump) for name in args.only}
     print(f"{'impl':<8} {'seconds':>8} {'peak MB':>8} {'accepted':>9} {'quarantined':>11} {'articles':>9}")
     for name, r in results.items():
-        print(f"{name:<8} {r['seconds']:>8.1f} {r['peak_mb']:>8.0f} {r['accepted']:>9} {r['quarantined']:>11} {r['articles']:>9}")
+        print(
+            f"{name:<8} {r['seconds']:>8.1f} {r['peak_mb']:>8.0f} {r['accepted']:>9} {r['quarantined']:>11} {r['articles']:>9}"
+        )
     others = {k: v for k, v in results.items() if k != "project"}
     if "project" in results:
         for name, r in others.items():
@@ -234,7 +236,9 @@ def main() -> None:
                   f"{name} needs {r['peak_mb'] / results['project']['peak_mb']:.2f}x the memory")  # fmt: skip
         if others:
             best = min(others, key=lambda k: others[k]["seconds"])
-            print(f"speed-up over the faster alternative ({best}): {others[best]['seconds'] / results['project']['seconds']:.2f}x")
+            print(
+                f"speed-up over the faster alternative ({best}): {others[best]['seconds'] / results['project']['seconds']:.2f}x"
+            )
 
 
 if __name__ == "__main__":

@@ -17,7 +17,13 @@ from curation.reasons import Reason
 from curation.split import SPLITS, assign_splits
 from curation.words import count_words
 
-POST_SCHEMA = {"post_id": pl.String, "user_id": pl.String, "created_at": pl.Datetime, "title": pl.String, "text": pl.String}
+POST_SCHEMA = {
+    "post_id": pl.String,
+    "user_id": pl.String,
+    "created_at": pl.Datetime,
+    "title": pl.String,
+    "text": pl.String,
+}
 UNICODE_FORMS = ("NFC", "NFKC", "NFD", "NFKD", "none")
 
 
@@ -86,7 +92,9 @@ def curate(posts: pl.DataFrame, params: CurateParams) -> CurateResult:
         if i == len(rules) - 1:
             kept = pl.col("reason").is_null().sum().over("user_id")
             index = index.with_columns(_kept=kept, _posts=pl.len().over("user_id"))
-        index = index.with_columns(reason=pl.when(pl.col("reason").is_null() & cond).then(pl.lit(str(why))).otherwise("reason"))
+        index = index.with_columns(
+            reason=pl.when(pl.col("reason").is_null() & cond).then(pl.lit(str(why))).otherwise("reason")
+        )
 
     kept = index.filter(pl.col("reason").is_null())
     splits = assign_splits(kept.get_column("user_id"), params.split, params.seed)
@@ -98,7 +106,9 @@ def curate(posts: pl.DataFrame, params: CurateParams) -> CurateResult:
     for _, why, how in rules:  # formatted for rejected rows only
         detail = pl.when(pl.col("reason") == str(why)).then(how).otherwise(detail)
     rejected = index.filter(pl.col("reason").is_not_null()).select("_row", "reason", detail.alias("detail"))
-    rejects = posts[rejected.get_column("_row")].with_columns(rejected.select("reason", "detail"), stage=pl.lit("curate"))
+    rejects = posts[rejected.get_column("_row")].with_columns(
+        rejected.select("reason", "detail"), stage=pl.lit("curate")
+    )
     return CurateResult(articles, rejects, _metrics(posts, articles, rejects))
 
 
@@ -144,7 +154,9 @@ def _normalise_text(posts: pl.DataFrame, form: str) -> pl.DataFrame:
 
 def _metrics(posts: pl.DataFrame, articles: pl.DataFrame, rejects: pl.DataFrame) -> dict:
     per_split = articles.group_by("split").agg(users=pl.col("user_id").n_unique(), articles=pl.len())
-    by_split = {row["split"]: {"users": row["users"], "articles": row["articles"]} for row in per_split.iter_rows(named=True)}
+    by_split = {
+        row["split"]: {"users": row["users"], "articles": row["articles"]} for row in per_split.iter_rows(named=True)
+    }
     words = articles.get_column("n_words")
     return {
         "posts_in": len(posts),

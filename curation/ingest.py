@@ -63,7 +63,9 @@ class IngestParams:
         cols = raw.pop("columns", {}) or {}
         unknown = set(cols) - {"user", "created_at", "text", "title", "post_id"}
         if unknown:
-            raise InputError(f"ingest.columns has unknown key(s) {sorted(unknown)}; allowed: user, created_at, text, title, post_id")
+            raise InputError(
+                f"ingest.columns has unknown key(s) {sorted(unknown)}; allowed: user, created_at, text, title, post_id"
+            )
         for key in ("sender_patterns", "subject_patterns"):
             if key in raw:
                 raw[key] = tuple(raw[key])
@@ -157,7 +159,9 @@ def _hash(value: str, key: bytes) -> str:
 
 def _assign_ids(frames: list[pl.DataFrame], params: IngestParams) -> list[pl.DataFrame]:
     """user_id: the normalised user, keyed-hashed unless hash_users is off; post_id: given, else a content hash."""
-    users = pl.concat([f.select(pl.col("user").str.strip_chars()) for f in frames]).get_column("user").unique().drop_nulls()
+    users = (
+        pl.concat([f.select(pl.col("user").str.strip_chars()) for f in frames]).get_column("user").unique().drop_nulls()
+    )
     key = params.user_salt.encode("utf-8")[:64]
     if params.hash_users:
         mapping = pl.DataFrame({"user": users, "user_id": [_hash(u, key) for u in users]})
@@ -167,7 +171,9 @@ def _assign_ids(frames: list[pl.DataFrame], params: IngestParams) -> list[pl.Dat
     for frame in frames:
         # replace_strict, not a join: a join would copy every column, the text included
         user = pl.col("user").str.strip_chars()
-        frame = frame.with_columns(user_id=user.replace_strict(mapping.get_column("user"), mapping.get_column("user_id"), default=None))
+        frame = frame.with_columns(
+            user_id=user.replace_strict(mapping.get_column("user"), mapping.get_column("user_id"), default=None)
+        )
         missing_id = frame.get_column("post_id").is_null() & frame.get_column("reason").is_null()
         if missing_id.any():  # stable across runs and re-orderings of the dump, unlike a row number
             idx = missing_id.arg_true()
@@ -180,9 +186,16 @@ def _assign_ids(frames: list[pl.DataFrame], params: IngestParams) -> list[pl.Dat
 
 def _flag_duplicate_ids(frames: list[pl.DataFrame]) -> list[pl.DataFrame]:
     """A post_id seen before (in file order) is a duplicate; the first accepted occurrence is kept."""
-    index = pl.concat(
-        [f.select("post_id", "source", "record", ok=pl.col("reason").is_null(), file=pl.lit(i)) for i, f in enumerate(frames)]
-    ).rechunk().with_row_index("row")  # one chunk: works around a Polars 2.1 panic on string views
+    index = (
+        pl.concat(
+            [
+                f.select("post_id", "source", "record", ok=pl.col("reason").is_null(), file=pl.lit(i))
+                for i, f in enumerate(frames)
+            ]
+        )
+        .rechunk()
+        .with_row_index("row")
+    )  # one chunk: works around a Polars 2.1 panic on string views
     ok = index.filter("ok")
     dups = ok.filter(~pl.col("post_id").is_first_distinct())
     if dups.is_empty():

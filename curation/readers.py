@@ -102,7 +102,9 @@ def read_mail(files: list[tuple[Path, str]], rules: AutomatedRules, max_chars: i
                     source,
                     record,
                     # Message-IDs name hosts and people: keep only a hash of them.
-                    hashlib.blake2b(parsed.message_id.encode(), digest_size=8).hexdigest() if parsed.message_id else None,
+                    hashlib.blake2b(parsed.message_id.encode(), digest_size=8).hexdigest()
+                    if parsed.message_id
+                    else None,
                     parsed.sender,
                     parsed.created_at,
                     parsed.created_at_raw,
@@ -141,11 +143,7 @@ def _read_jsonl(path: Path, source: str) -> tuple[pl.DataFrame, pl.DataFrame]:
             first_line += _parse_chunk(data[start:end], first_line, good, bad)
     frames = [f for f in good if len(f)]
     frame = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame(schema={"record": pl.String})
-    rejects = pl.DataFrame(
-        [{"source": source, "record": f"line {n}", "reason": r, "detail": d, "raw": raw} for n, r, d, raw in bad],
-        schema={k: RAW_COLUMNS[k] for k in ("source", "record", "reason", "detail", "raw")},
-    )
-    return frame, rejects
+    return frame, _rejects(source, [(f"line {n}", *rest) for n, *rest in bad])
 
 
 def _parse_chunk(chunk: bytes, first_line: int, good: list, bad: list) -> int:
@@ -238,11 +236,14 @@ def _read_csv(path: Path, source: str) -> tuple[pl.DataFrame, pl.DataFrame]:
             else:
                 rows.append([*values, record])
     frame = pl.DataFrame(rows, schema=[*header, "record"], orient="row")
-    rejects = pl.DataFrame(
-        [{"source": source, "record": rec, "reason": r, "detail": d, "raw": raw} for rec, r, d, raw in bad],
-        schema={k: RAW_COLUMNS[k] for k in ("source", "record", "reason", "detail", "raw")},
-    )
-    return frame, rejects
+    return frame, _rejects(source, bad)
+
+
+def _rejects(source: str, bad: list[tuple[str, str, str, str]]) -> pl.DataFrame:
+    """Rows a reader could not parse: (record, reason, detail, raw) each."""
+    columns = ("record", "reason", "detail", "raw")
+    rows = [{"source": source, **dict(zip(columns, row, strict=True))} for row in bad]
+    return pl.DataFrame(rows, schema={k: RAW_COLUMNS[k] for k in ("source", *columns)})
 
 
 def _has_surrogates(value: str) -> bool:

@@ -1,6 +1,6 @@
 """`curate` stage: posts -> articles (time-ordered per user, split by user) + curation rejects.
 
-    sag curate outputs/ingest/posts.parquet outputs/curate metrics/curate.json     (what dvc.yaml runs)
+sag curate outputs/ingest/posts.parquet outputs/curate metrics/curate.json     (what dvc.yaml runs)
 """
 
 from __future__ import annotations

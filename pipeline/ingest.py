@@ -1,6 +1,6 @@
 """`ingest` stage: raw dump -> posts + quarantine tables and a metrics file.
 
-    sag ingest data outputs/ingest metrics/ingest.json     (what dvc.yaml runs)
+sag ingest data outputs/ingest metrics/ingest.json     (what dvc.yaml runs)
 """
 
 from __future__ import annotations

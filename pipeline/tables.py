@@ -50,7 +50,7 @@ def connect(root: Path) -> duckdb.DuckDBPyConnection:
     for name, files in table_files(root).items():
         present = [str(f) for f in files if f.exists()]
         if present:
-            con.execute(f"CREATE VIEW \"{name}\" AS SELECT * FROM read_parquet({present!r}, union_by_name = true)")
+            con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet({present!r}, union_by_name = true)')
     return con
 
 

@@ -34,7 +34,13 @@ def write_tiny_forum(path: Path, users: int = 12, per_user: int = 4) -> None:
         for u in range(users):
             for k in range(per_user):
                 text = " ".join(rng.choice(WORDS) for _ in range(60 + 5 * k))
-                row = {"post_id": f"u{u}-{k}", "user": f"writer{u}", "created_at": f"2024-02-{k + 1:02d}T12:00:00Z", "title": f"t{k}", "text": text}
+                row = {
+                    "post_id": f"u{u}-{k}",
+                    "user": f"writer{u}",
+                    "created_at": f"2024-02-{k + 1:02d}T12:00:00Z",
+                    "title": f"t{k}",
+                    "text": text,
+                }
                 fh.write(json.dumps(row) + "\n")
 
 

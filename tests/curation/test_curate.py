@@ -15,8 +15,13 @@ def posts(n_users: int = 30, per_user: int = 4) -> pl.DataFrame:
     for u in range(n_users):
         for k in reversed(range(per_user)):  # written newest first, so sorting has work to do
             rows.append(
-                {"post_id": f"u{u}p{k}", "user_id": f"user{u}", "created_at": T0 + timedelta(days=k, hours=u),
-                 "title": None, "text": f"post {k} of user {u} " + "word " * 10}  # fmt: skip
+                {
+                    "post_id": f"u{u}p{k}",
+                    "user_id": f"user{u}",
+                    "created_at": T0 + timedelta(days=k, hours=u),
+                    "title": None,
+                    "text": f"post {k} of user {u} " + "word " * 10,
+                }  # fmt: skip
             )
     return pl.DataFrame(rows)
 
@@ -38,7 +43,11 @@ def test_split_is_user_level_disjoint_and_deterministic():
     users = first.group_by("split").agg(pl.col("user_id").unique())
     sets = {row[0]: set(row[1]) for row in users.iter_rows()}
     assert set(sets) == {"train", "align", "test"}
-    assert not (sets["train"] & sets["align"]) and not (sets["train"] & sets["test"]) and not (sets["align"] & sets["test"])
+    assert (
+        not (sets["train"] & sets["align"])
+        and not (sets["train"] & sets["test"])
+        and not (sets["align"] & sets["test"])
+    )
     assert first.group_by("user_id").agg(pl.col("split").n_unique()).get_column("split").max() == 1
     assert {k: len(v) for k, v in sets.items()} == {"train": 24, "align": 3, "test": 3}
     shuffled = curate(posts().sample(fraction=1.0, shuffle=True, seed=1), PARAMS).articles
@@ -58,8 +67,13 @@ def test_filters_count_every_rejected_post_with_its_reason():
         [
             {"post_id": "short", "user_id": "user0", "created_at": T0, "title": None, "text": "too short"},
             {"post_id": "long", "user_id": "user0", "created_at": T0, "title": None, "text": "w " * 101},
-            {"post_id": "dup", "user_id": "user1", "created_at": T0 + timedelta(days=9), "title": None,
-             "text": frame.filter(pl.col("post_id") == "u1p0").get_column("text").item()},  # fmt: skip
+            {
+                "post_id": "dup",
+                "user_id": "user1",
+                "created_at": T0 + timedelta(days=9),
+                "title": None,
+                "text": frame.filter(pl.col("post_id") == "u1p0").get_column("text").item(),
+            },  # fmt: skip
             {"post_id": "lonely", "user_id": "user9", "created_at": T0, "title": None, "text": "word " * 10},
         ]
     )
@@ -67,7 +81,12 @@ def test_filters_count_every_rejected_post_with_its_reason():
     reasons = dict(result.rejects.select("post_id", "reason").iter_rows())
     assert reasons == {"short": "too_short", "long": "too_long", "dup": "duplicate_text", "lonely": "too_few_posts"}
     assert len(result.articles) + len(result.rejects) == len(frame) + len(extra)
-    assert result.metrics["rejected_by_reason"] == {"duplicate_text": 1, "too_few_posts": 1, "too_long": 1, "too_short": 1}
+    assert result.metrics["rejected_by_reason"] == {
+        "duplicate_text": 1,
+        "too_few_posts": 1,
+        "too_long": 1,
+        "too_short": 1,
+    }
 
 
 def test_unicode_normalisation_and_blank_lines():

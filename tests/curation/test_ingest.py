@@ -16,7 +16,13 @@ INGEST_REASONS = {
 
 
 def good(i: int, user: str = "ann", **extra) -> dict:
-    return {"post_id": f"p{i}", "user": user, "created_at": f"2024-01-{i:02d}T10:00:00Z", "text": f"post {i}", "extra": i} | extra
+    return {
+        "post_id": f"p{i}",
+        "user": user,
+        "created_at": f"2024-01-{i:02d}T10:00:00Z",
+        "text": f"post {i}",
+        "extra": i,
+    } | extra
 
 
 @pytest.fixture
@@ -72,7 +78,10 @@ def test_posts_without_ids_get_stable_content_ids(tmp_path):
     path = tmp_path / "d.jsonl"
     path.write_text("\n".join(json.dumps({k: v for k, v in good(i).items() if k != "post_id"}) for i in (1, 2)) + "\n")
     first = ingest(path, IngestParams(), progress=False).posts.get_column("post_id").to_list()
-    assert len(set(first)) == 2 and first == ingest(path, IngestParams(), progress=False).posts.get_column("post_id").to_list()
+    assert (
+        len(set(first)) == 2
+        and first == ingest(path, IngestParams(), progress=False).posts.get_column("post_id").to_list()
+    )
 
 
 @pytest.mark.parametrize(

@@ -56,7 +56,11 @@ def test_sourceforge_footer_is_removed():
 
 @pytest.mark.parametrize(
     "prefix, reason, detail",
-    [("00137", Reason.AUTOMATED_SENDER, "sender"), ("01315", Reason.AUTOMATED_SENDER, "CVS"), ("00947", Reason.NO_PLAIN_TEXT, "text/html")],
+    [
+        ("00137", Reason.AUTOMATED_SENDER, "sender"),
+        ("01315", Reason.AUTOMATED_SENDER, "CVS"),
+        ("00947", Reason.NO_PLAIN_TEXT, "text/html"),
+    ],
 )
 def test_real_messages_that_are_not_posts(prefix, reason, detail):
     post = parse(real_message(prefix))

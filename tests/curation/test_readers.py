@@ -26,14 +26,25 @@ def test_jsonl_clean_file_keeps_line_numbers(tmp_path):
 
 def test_jsonl_broken_lines_are_isolated_and_kept(tmp_path):
     path = tmp_path / "dump.jsonl"
-    lines = [json.dumps(ROWS[0]).encode(), b'{"post_id": "p9", "user": ', b"", b'["a list"]', b'{"text": "\xff\xfe"}', json.dumps(ROWS[1]).encode()]
+    lines = [
+        json.dumps(ROWS[0]).encode(),
+        b'{"post_id": "p9", "user": ',
+        b"",
+        b'["a list"]',
+        b'{"text": "\xff\xfe"}',
+        json.dumps(ROWS[1]).encode(),
+    ]
     path.write_bytes(b"\n".join(lines) + b"\n")
     frame = read_table(path, "jsonl", "dump.jsonl", ColumnMap())
     ok = frame.filter(pl.col("reason").is_null())
     bad = frame.filter(pl.col("reason").is_not_null()).sort("record")
     assert ok.get_column("post_id").to_list() == ["p1", "p2"]
     assert ok.get_column("record").to_list() == ["line 1", "line 6"]  # the blank line 3 is not a record
-    assert bad.select("record", "reason").rows() == [("line 2", "unparseable"), ("line 4", "unparseable"), ("line 5", "bad_encoding")]
+    assert bad.select("record", "reason").rows() == [
+        ("line 2", "unparseable"),
+        ("line 4", "unparseable"),
+        ("line 5", "bad_encoding"),
+    ]
     assert bad.get_column("raw").to_list()[0] == '{"post_id": "p9", "user": '
 
 
@@ -51,7 +62,9 @@ def test_csv_clean_and_ragged(tmp_path):
 
 def test_parquet_with_column_mapping_and_epoch_dates(tmp_path):
     path = tmp_path / "dump.parquet"
-    pl.DataFrame({"id": [7, 8], "author": ["x", "y"], "ts": [1700000000, 1700000000000], "body": ["a", "b"]}).write_parquet(path)
+    pl.DataFrame(
+        {"id": [7, 8], "author": ["x", "y"], "ts": [1700000000, 1700000000000], "body": ["a", "b"]}
+    ).write_parquet(path)
     columns = ColumnMap(user="author", created_at="ts", text="body", title=None, post_id="id")
     frame = read_table(path, "parquet", "dump.parquet", columns)
     assert frame.get_column("post_id").to_list() == ["7", "8"]

@@ -28,30 +28,59 @@ def _one_line_error(out, *fragments):
 
 
 def test_missing_input_is_one_line(project):
-    out = run("ingest", str(project / "nope"), str(project / "out"), str(project / "m.json"), "--params", str(project / "params.yaml"))
+    out = run(
+        "ingest",
+        str(project / "nope"),
+        str(project / "out"),
+        str(project / "m.json"),
+        "--params",
+        str(project / "params.yaml"),
+    )
     _one_line_error(out, "nope", "does not exist")
 
 
-def test_bad_param_is_one_line(project):
+def set_param(project, section: str, key: str, value, sub: str | None = None) -> None:
     params = yaml.safe_load((project / "params.yaml").read_text())
-    params["curate"]["min_words"] = "many"
+    target = params[section][sub] if sub else params[section]
+    target[key] = value
     (project / "params.yaml").write_text(yaml.safe_dump(params))
-    out = run("curate", str(project / "posts.parquet"), str(project / "out"), str(project / "m.json"), "--params", str(project / "params.yaml"))
+
+
+def test_bad_param_is_one_line(project):
+    set_param(project, "curate", "min_words", "many")
+    out = run(
+        "curate",
+        str(project / "posts.parquet"),
+        str(project / "out"),
+        str(project / "m.json"),
+        "--params",
+        str(project / "params.yaml"),
+    )
     _one_line_error(out, "curate.min_words='many'")
 
 
 def test_unknown_param_is_one_line(project):
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    params["ingest"]["fromat"] = "jsonl"
-    (project / "params.yaml").write_text(yaml.safe_dump(params))
-    out = run("ingest", str(project / "data"), str(project / "out"), str(project / "m.json"), "--params", str(project / "params.yaml"))
+    set_param(project, "ingest", "fromat", "jsonl")
+    out = run(
+        "ingest",
+        str(project / "data"),
+        str(project / "out"),
+        str(project / "m.json"),
+        "--params",
+        str(project / "params.yaml"),
+    )
     _one_line_error(out, "unknown param(s) fromat")
 
 
 @pytest.mark.parametrize("column", ["user", "text"])
 def test_wrong_column_name_is_one_line(project, column):
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    params["ingest"]["columns"][column] = "author"
-    (project / "params.yaml").write_text(yaml.safe_dump(params))
-    out = run("ingest", str(project / "data" / "forum.jsonl"), str(project / "out"), str(project / "m.json"), "--params", str(project / "params.yaml"))
+    set_param(project, "ingest", column, "author", sub="columns")
+    out = run(
+        "ingest",
+        str(project / "data" / "forum.jsonl"),
+        str(project / "out"),
+        str(project / "m.json"),
+        "--params",
+        str(project / "params.yaml"),
+    )
     _one_line_error(out, f"ingest.columns.{column}='author'", "columns there:")

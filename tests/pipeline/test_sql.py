@@ -14,7 +14,12 @@ from pipeline.tables import query, table_files
 @pytest.fixture
 def built(project, monkeypatch):
     ingest.main(project / "data", project / "outputs/ingest", project / "metrics/ingest.json", project / "params.yaml")
-    curate.main(project / "outputs/ingest/posts.parquet", project / "outputs/curate", project / "metrics/curate.json", project / "params.yaml")
+    curate.main(
+        project / "outputs/ingest/posts.parquet",
+        project / "outputs/curate",
+        project / "metrics/curate.json",
+        project / "params.yaml",
+    )
     monkeypatch.chdir(project)
     return project
 
@@ -32,7 +37,9 @@ def test_sql_counts_and_quarantine_spans_both_stages(built):
 
 
 def test_csv_has_a_header_row_and_json_parses(built):
-    out = CliRunner().invoke(main, ["sql", "SELECT split, count(*) AS n FROM articles GROUP BY 1 ORDER BY 1", "--format", "csv"])
+    out = CliRunner().invoke(
+        main, ["sql", "SELECT split, count(*) AS n FROM articles GROUP BY 1 ORDER BY 1", "--format", "csv"]
+    )
     assert out.exit_code == 0, out.output
     rows = list(csv.reader(io.StringIO(out.output)))
     assert rows[0] == ["split", "n"] and sum(int(r[1]) for r in rows[1:]) == 48
