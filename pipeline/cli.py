@@ -96,6 +96,62 @@ def curate(posts_path: Path, out_dir: Path, metrics_path: Path, params_path: Pat
         click.echo(f"  {split}: {counts['users']} users, {counts['articles']} articles")
 
 
+@main.command("train-filter")
+@click.argument("articles_path", type=click.Path(path_type=Path))
+@click.argument("model_out", type=click.Path(path_type=Path))
+@click.argument("metrics_path", type=click.Path(path_type=Path))
+@click.argument("loss_path", type=click.Path(path_type=Path))
+@PARAMS
+@user_errors
+def train_filter(articles_path, model_out, metrics_path, loss_path, params_path):
+    """Fine-tune the style embedder on train users; measure it against base and char 3-grams on test users.
+
+    Example: sag train-filter outputs/curate/articles.parquet models/style_filter metrics/filter.json plots/filter_loss.csv
+    """
+    from pipeline import train_filter as stage
+
+    m = stage.main(articles_path, model_out, metrics_path, loss_path, params_path)
+    for name in ("base", "trained", "char3gram", "trained+char3gram"):
+        click.echo(f"  {name:<18} AUC {m[name]['auc']:.3f} {m[name].get('auc_ci95')}  retrieval {m[name]['retrieval_accuracy']:.3f}")
+
+
+@main.command()
+@click.argument("articles_path", type=click.Path(path_type=Path))
+@click.argument("model_dir", type=click.Path(path_type=Path))
+@click.argument("pairs_path", type=click.Path(path_type=Path))
+@click.argument("metrics_path", type=click.Path(path_type=Path))
+@click.argument("plot_path", type=click.Path(path_type=Path))
+@PARAMS
+@user_errors
+def score(articles_path, model_dir, pairs_path, metrics_path, plot_path, params_path):
+    """Embed every article (cached) and score every earlier->later pair of the same user.
+
+    Example: sag score outputs/curate/articles.parquet models/style_filter outputs/score/pairs.parquet metrics/score.json plots/pair_scores.csv
+    """
+    from pipeline import score as stage
+
+    m = stage.main(articles_path, model_dir, pairs_path, metrics_path, plot_path, params_path)
+    click.echo(f"score: {m['pairs']} pairs ({m['pairs_cut_by_max_refs']} cut by max_refs_per_target); embedded {m['embedding']}")
+
+
+@main.command()
+@click.argument("pairs_path", type=click.Path(path_type=Path))
+@click.argument("out_path", type=click.Path(path_type=Path))
+@click.argument("metrics_path", type=click.Path(path_type=Path))
+@click.argument("plot_path", type=click.Path(path_type=Path))
+@PARAMS
+@user_errors
+def select(pairs_path, out_path, metrics_path, plot_path, params_path):
+    """Keep the pairs whose score reaches filter.threshold (best filter.refs_per_target per target).
+
+    Example: sag select outputs/score/pairs.parquet outputs/select/selected_pairs.parquet metrics/select.json plots/kept_vs_threshold.csv
+    """
+    from pipeline import select as stage
+
+    m = stage.main(pairs_path, out_path, metrics_path, plot_path, params_path)
+    click.echo(f"select: kept {m['pairs_kept']} of {m['pairs_in']} pairs, {m['targets_kept']} of {m['targets_in']} targets")
+
+
 @main.command()
 @click.argument("sql")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)

@@ -7,20 +7,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.outputs import write_metrics, write_table
+from pipeline.outputs import read_table, write_metrics, write_table
 from pipeline.params import build
 
 
 def main(posts_path: Path, out_dir: Path, metrics_path: Path, params_path: Path) -> dict:
-    import polars as pl
-
     from curation.curate import CurateParams, curate
-    from curation.errors import InputError
 
     params = build(CurateParams, "curate", params_path)
-    if not posts_path.exists():
-        raise InputError(f"{posts_path} does not exist; run the ingest stage first (dvc repro ingest)")
-    result = curate(pl.read_parquet(posts_path), params)
+    result = curate(read_table(posts_path, "ingest"), params)
     write_table(result.articles, out_dir / "articles.parquet")
     # Named like ingest's file so that `sag sql` shows both as one `quarantine` table (column `stage`).
     write_table(result.rejects, out_dir / "quarantine.parquet")

@@ -23,3 +23,18 @@ def write_metrics(metrics: dict, path: Path) -> None:
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(metrics, indent=2, sort_keys=True, default=str) + "\n")
     os.replace(tmp, path)
+
+
+def read_table(path: Path, producer: str) -> pl.DataFrame:
+    """A stage's input table, or a one-line error saying which stage makes it."""
+    from curation.errors import InputError
+
+    if not path.exists():
+        raise InputError(f"{path} does not exist; run the {producer} stage first (dvc repro {producer})")
+    return pl.read_parquet(path)
+
+
+def write_csv(frame: pl.DataFrame, path: Path) -> None:
+    """DVC plots data."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.write_csv(path)

@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 WORDS = "the quick brown fox jumps over a lazy dog while my friend writes long letters about gardens and trains".split()
 
 
-def write_tiny_forum(path: Path, users: int = 12, per_user: int = 4) -> None:
+def write_tiny_forum(path: Path, users: int = 20, per_user: int = 4) -> None:
     """A small JSONL forum whose posts pass the default curation (50+ words, 3+ posts per user)."""
     import json
     import random
@@ -49,8 +49,13 @@ def project(tmp_path) -> Path:
     """A copy of the project's pipeline (dvc.yaml, params.yaml, code it depends on) over a tiny corpus."""
     import shutil
 
-    for name in ("dvc.yaml", "params.yaml"):
-        shutil.copy(REPO / name, tmp_path / name)
+    import yaml
+
+    shutil.copy(REPO / "dvc.yaml", tmp_path / "dvc.yaml")
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    # Seconds, not minutes: a few tiny training steps are enough to exercise the real stages.
+    params["filter"] |= {"max_examples": 16, "batch_size": 4, "max_seq_length": 32, "bootstrap": 20}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     for package in ("curation", "pipeline", "training", "eval"):
         shutil.copytree(REPO / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(MAIL, tmp_path / "data" / "mail")

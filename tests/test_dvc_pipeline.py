@@ -18,20 +18,27 @@ def sh(cwd: Path, *cmd: str) -> str:
     return proc.stdout
 
 
-def test_dvc_repro_builds_tables_and_is_clean_afterwards(project):
+def test_dvc_repro_builds_every_stage_and_a_threshold_experiment_reruns_only_select(project):
     sh(project, "git", "init", "-q")
     sh(project, "dvc", "init", "-q")
     sh(project, "dvc", "repro")
     ingest = json.loads((project / "metrics/ingest.json").read_text())
-    assert ingest["read"] == ingest["accepted"] + ingest["quarantined"] == 8 + 48
-    assert sh(project, "sag", "sql", "SELECT count(*) AS n FROM articles", "--format", "csv").split() == ["n", "48"]
+    assert ingest["read"] == ingest["accepted"] + ingest["quarantined"] == 8 + 80
+    assert sh(project, "sag", "sql", "SELECT count(*) AS n FROM articles", "--format", "csv").split() == ["n", "80"]
+    # 20 writers x 4 posts: every earlier->later pair (6 per writer), each strictly earlier and same-user
+    out = sh(project, "sag", "sql", "SELECT count(*) AS n, bool_and(ref_position < target_position) AS ok FROM pairs", "--format", "csv")
+    assert out.split() == ["n,ok", "120,true"]
+    filt = json.loads((project / "metrics/filter.json").read_text())
+    assert {"base", "trained", "char3gram"} <= set(filt) and filt["training"]["steps"] >= 1
     assert sh(project, "dvc", "status").strip() == "Data and pipelines are up to date."
     again = sh(project, "dvc", "repro")
     assert "didn't change, skipping" in again and "Running stage" not in again
-    # A curation param change re-runs curate only.
-    sh(project, "dvc", "repro", "--dry")  # sanity: still parses
-    params = (project / "params.yaml").read_text().replace("min_words: 50", "min_words: 70")
-    (project / "params.yaml").write_text(params)
-    rerun = sh(project, "dvc", "repro")
-    assert "Running stage 'curate'" in rerun and "Running stage 'ingest'" not in rerun
-    assert json.loads((project / "metrics/curate.json").read_text())["articles"] < 48
+    # A threshold experiment re-runs select only: no re-embedding, no retraining.
+    sh(project, "git", "add", "-A")
+    sh(project, "git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "baseline")
+    exp = sh(project, "dvc", "exp", "run", "-S", "filter.threshold=0.7")
+    assert "Running stage 'select'" in exp
+    for stage in ("ingest", "curate", "train_filter", "score"):
+        assert f"Running stage '{stage}'" not in exp
+    shown = sh(project, "dvc", "exp", "show", "--csv")
+    assert "0.7" in shown and "pairs_kept" in shown

@@ -31,7 +31,7 @@ def test_tables_come_from_dvc_yaml(project):
 
 
 def test_sql_counts_and_quarantine_spans_both_stages(built):
-    assert query(built, "SELECT count(*) FROM articles").fetchall() == [(48,)]
+    assert query(built, "SELECT count(*) FROM articles").fetchall() == [(80,)]
     stages = dict(query(built, "SELECT stage, count(*) FROM quarantine GROUP BY 1").fetchall())
     assert stages == {"ingest": 3, "curate": 5}  # 2 automated + 1 HTML-only; 5 one-post mail users
 
@@ -42,7 +42,7 @@ def test_csv_has_a_header_row_and_json_parses(built):
     )
     assert out.exit_code == 0, out.output
     rows = list(csv.reader(io.StringIO(out.output)))
-    assert rows[0] == ["split", "n"] and sum(int(r[1]) for r in rows[1:]) == 48
+    assert rows[0] == ["split", "n"] and sum(int(r[1]) for r in rows[1:]) == 80
     out = CliRunner().invoke(main, ["sql", "SELECT post_id, position FROM articles LIMIT 2", "--format", "json"])
     assert [set(r) for r in json.loads(out.output)] == [{"post_id", "position"}] * 2
 
@@ -72,5 +72,5 @@ def test_refused_and_broken_queries_are_one_line_errors(built, sql, message):
 
 def test_unbuilt_tables_are_named_in_the_error(project, monkeypatch):
     monkeypatch.chdir(project)
-    with pytest.raises(InputError, match=r"not built yet: articles, posts, quarantine; run dvc repro"):
+    with pytest.raises(InputError, match=r"not built yet: articles, pairs, posts, quarantine, selected_pairs; run dvc"):
         query(project, "SELECT * FROM posts")
