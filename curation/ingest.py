@@ -35,6 +35,11 @@ DEFAULT_SUBJECT_PATTERNS = (
     r"(Headlines|Stories) for \d{4}-\d{2}-\d{2}",  # news digests
     r"^NYTimes\.com Article:",  # "e-mail this article": the newspaper's text, not the sender's
     r"^\[Lockergnome",
+    r"^\[Ximian Updates\]",  # package update notices
+)
+DEFAULT_BODY_PATTERNS = (
+    r"^To view this newsletter",
+    r"^\s*\*\s*WORD A DAY\s*\*",
 )
 
 
@@ -47,6 +52,7 @@ class IngestParams:
     max_chars: int = 100_000
     sender_patterns: tuple[str, ...] = DEFAULT_SENDER_PATTERNS
     subject_patterns: tuple[str, ...] = DEFAULT_SUBJECT_PATTERNS
+    body_patterns: tuple[str, ...] = DEFAULT_BODY_PATTERNS
 
     def __post_init__(self):
         if self.format not in FORMATS:
@@ -66,14 +72,14 @@ class IngestParams:
             raise InputError(
                 f"ingest.columns has unknown key(s) {sorted(unknown)}; allowed: user, created_at, text, title, post_id"
             )
-        for key in ("sender_patterns", "subject_patterns"):
+        for key in ("sender_patterns", "subject_patterns", "body_patterns"):
             if key in raw:
                 raw[key] = tuple(raw[key])
         return cls(columns=ColumnMap(**cols), **raw)
 
     @property
     def rules(self) -> AutomatedRules:
-        return AutomatedRules(self.sender_patterns, self.subject_patterns)
+        return AutomatedRules(self.sender_patterns, self.subject_patterns, self.body_patterns)
 
 
 @dataclass

@@ -112,6 +112,7 @@ class AutomatedRules:
 
     sender_patterns: tuple[str, ...]
     subject_patterns: tuple[str, ...]
+    body_patterns: tuple[str, ...] = ()
 
     def reason(self, sender: str, subject: str, headers: email.message.Message) -> str | None:
         auto = str(headers.get("Auto-Submitted", "no")).strip().lower()
@@ -125,6 +126,13 @@ class AutomatedRules:
         for pattern in self.subject_patterns:
             if re.search(pattern, subject, re.IGNORECASE):
                 return f"subject matches {pattern!r}"
+        return None
+
+    def body_reason(self, body: str) -> str | None:
+        """Newsletters and digests sent from a person's address give themselves away in the body."""
+        for pattern in self.body_patterns:
+            if re.search(pattern, body, re.IGNORECASE | re.MULTILINE):
+                return f"body matches {pattern!r}"
         return None
 
 
@@ -167,6 +175,9 @@ def parse_message(raw: bytes, rules: AutomatedRules, max_chars: int) -> ParsedMa
     body, problem = _plain_text(msg)
     if body is None:
         return reject(problem[0], problem[1])
+    automated = rules.body_reason(body)
+    if automated:
+        return reject(Reason.AUTOMATED_SENDER, automated)
     text = clean_body(body)
     if not text:
         return reject(Reason.EMPTY_BODY, "nothing left after removing quotes, signature and footers", body)

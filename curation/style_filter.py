@@ -61,9 +61,7 @@ def hard_negatives(embeddings: np.ndarray, users: np.ndarray, rows: np.ndarray, 
     return out
 
 
-def training_triplets(
-    articles: pl.DataFrame, embeddings: np.ndarray | None, params: FilterTrainParams
-) -> pl.DataFrame:
+def training_triplets(articles: pl.DataFrame, embeddings: np.ndarray | None, params: FilterTrainParams) -> pl.DataFrame:
     """(anchor, positive[, negative]) texts from articles sorted by (user_id, position).
 
     The positive is a random earlier post by the same user; the negative, when `embeddings` are

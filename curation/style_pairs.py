@@ -39,41 +39,46 @@ def score_pairs(articles: pl.DataFrame, embeddings: np.ndarray, max_refs: int) -
     `articles` must be sorted by (user_id, position) with `embeddings` row-aligned and L2-normalised.
     Returns the pairs and counts, including how many pairs the bound cut.
     """
-    users = articles.get_column("user_id").to_numpy()
+    user_col, post_col = articles.get_column("user_id"), articles.get_column("post_id")
+    users = user_col.rle_id().to_numpy()  # integer run ids (rows are sorted by user): fast to compare
     positions = articles.get_column("position").to_numpy()
-    post_ids = articles.get_column("post_id").to_numpy()
     n = len(articles)
-    parts = []
+    refs, targets, scores = [], [], []
     for k in range(1, min(max_refs, max(n - 1, 0)) + 1):
         same = users[k:] == users[:-k]  # row i and row i-k belong to the same user
         if not same.any():
             break  # no user has more than k articles
         target = np.flatnonzero(same) + k
-        ref = target - k
-        score = np.einsum("ij,ij->i", embeddings[target], embeddings[ref])
-        parts.append((ref, target, score))
-    if parts:
-        ref = np.concatenate([p[0] for p in parts])
-        target = np.concatenate([p[1] for p in parts])
-        score = np.concatenate([p[2] for p in parts])
-    else:
-        ref = target = np.zeros(0, np.int64)
-        score = np.zeros(0, np.float32)
+        refs.append(target - k)
+        targets.append(target)
+        if len(target) > (n - k) // 4:  # dense: dot products of two shifted views copy nothing
+            scores.append(np.einsum("ij,ij->i", embeddings[k:], embeddings[:-k])[same])
+        else:  # sparse (most users have few posts): gather only the rows that pair up
+            scores.append(np.einsum("ij,ij->i", embeddings[target], embeddings[target - k]))
+    ref = np.concatenate(refs) if refs else np.zeros(0, np.int64)
+    target = np.concatenate(targets) if targets else np.zeros(0, np.int64)
+    score = np.concatenate(scores) if scores else np.zeros(0, np.float32)
+    order = np.lexsort((ref, target))  # rows are in (user, position) order, so this is (user, target, ref)
+    ref, target, score = ref[order], target[order], score[order]
     pairs = pl.DataFrame(
         {
-            "user_id": users[target],
-            "ref_post_id": post_ids[ref],
-            "target_post_id": post_ids[target],
+            "user_id": user_col.gather(target),
+            "ref_post_id": post_col.gather(ref),
+            "target_post_id": post_col.gather(target),
             "ref_position": positions[ref],
             "target_position": positions[target],
             "gap": positions[target] - positions[ref],
             "score": score,
         },
         schema=PAIR_SCHEMA,
-    ).sort("user_id", "target_position", "ref_position")
+    )
     # Every target at position p has p earlier posts; the bound keeps the max_refs most recent.
     all_pairs = int(positions.astype(np.int64).sum())
-    return pairs, {"pairs": len(pairs), "pairs_cut_by_max_refs": all_pairs - len(pairs), "max_refs_per_target": max_refs}
+    return pairs, {
+        "pairs": len(pairs),
+        "pairs_cut_by_max_refs": all_pairs - len(pairs),
+        "max_refs_per_target": max_refs,
+    }
 
 
 def cross_user_scores(articles: pl.DataFrame, embeddings: np.ndarray, n: int, seed: int) -> np.ndarray:
@@ -127,5 +132,11 @@ def threshold_sweep(pairs: pl.DataFrame, refs_per_target: int, steps: int = 41) 
     rows = []
     for threshold in np.linspace(-1, 1, steps):
         kept = select_pairs(pairs, float(threshold), refs_per_target)
-        rows.append({"threshold": round(float(threshold), 3), "pairs": len(kept), "targets": kept.get_column("target_post_id").n_unique()})
+        rows.append(
+            {
+                "threshold": round(float(threshold), 3),
+                "pairs": len(kept),
+                "targets": kept.get_column("target_post_id").n_unique(),
+            }
+        )
     return pl.DataFrame(rows)

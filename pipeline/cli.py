@@ -112,7 +112,9 @@ def train_filter(articles_path, model_out, metrics_path, loss_path, params_path)
 
     m = stage.main(articles_path, model_out, metrics_path, loss_path, params_path)
     for name in ("base", "trained", "char3gram", "trained+char3gram"):
-        click.echo(f"  {name:<18} AUC {m[name]['auc']:.3f} {m[name].get('auc_ci95')}  retrieval {m[name]['retrieval_accuracy']:.3f}")
+        click.echo(
+            f"  {name:<18} AUC {m[name]['auc']:.3f} {m[name].get('auc_ci95')}  retrieval {m[name]['retrieval_accuracy']:.3f}"
+        )
 
 
 @main.command()
@@ -131,7 +133,9 @@ def score(articles_path, model_dir, pairs_path, metrics_path, plot_path, params_
     from pipeline import score as stage
 
     m = stage.main(articles_path, model_dir, pairs_path, metrics_path, plot_path, params_path)
-    click.echo(f"score: {m['pairs']} pairs ({m['pairs_cut_by_max_refs']} cut by max_refs_per_target); embedded {m['embedding']}")
+    click.echo(
+        f"score: {m['pairs']} pairs ({m['pairs_cut_by_max_refs']} cut by max_refs_per_target); embedded {m['embedding']}"
+    )
 
 
 @main.command()
@@ -149,7 +153,9 @@ def select(pairs_path, out_path, metrics_path, plot_path, params_path):
     from pipeline import select as stage
 
     m = stage.main(pairs_path, out_path, metrics_path, plot_path, params_path)
-    click.echo(f"select: kept {m['pairs_kept']} of {m['pairs_in']} pairs, {m['targets_kept']} of {m['targets_in']} targets")
+    click.echo(
+        f"select: kept {m['pairs_kept']} of {m['pairs_in']} pairs, {m['targets_kept']} of {m['targets_in']} targets"
+    )
 
 
 @main.command()

@@ -12,7 +12,9 @@ from pipeline.outputs import read_table, write_csv, write_metrics, write_table
 from pipeline.params import build
 
 
-def main(articles_path: Path, model_dir: Path, pairs_path: Path, metrics_path: Path, plot_path: Path, params_path: Path):
+def main(
+    articles_path: Path, model_dir: Path, pairs_path: Path, metrics_path: Path, plot_path: Path, params_path: Path
+):
     import numpy as np
     import polars as pl
 

@@ -55,7 +55,8 @@ def main(articles_path: Path, model_out: Path, metrics_path: Path, loss_path: Pa
     similarities["char3gram"] = authorship.char_ngram_similarity(train_set.get_column("text").to_list(), texts)
     similarities["trained+char3gram"] = authorship.combine(similarities["trained"], similarities["char3gram"])
     measures = {
-        name: authorship.evaluate(sim, users, positions, params.bootstrap, params.seed) for name, sim in similarities.items()
+        name: authorship.evaluate(sim, users, positions, params.bootstrap, params.seed)
+        for name, sim in similarities.items()
     }
     best = max(measures, key=lambda name: measures[name]["auc"])
     metrics = {

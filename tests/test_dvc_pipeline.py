@@ -26,7 +26,14 @@ def test_dvc_repro_builds_every_stage_and_a_threshold_experiment_reruns_only_sel
     assert ingest["read"] == ingest["accepted"] + ingest["quarantined"] == 8 + 80
     assert sh(project, "sag", "sql", "SELECT count(*) AS n FROM articles", "--format", "csv").split() == ["n", "80"]
     # 20 writers x 4 posts: every earlier->later pair (6 per writer), each strictly earlier and same-user
-    out = sh(project, "sag", "sql", "SELECT count(*) AS n, bool_and(ref_position < target_position) AS ok FROM pairs", "--format", "csv")
+    out = sh(
+        project,
+        "sag",
+        "sql",
+        "SELECT count(*) AS n, bool_and(ref_position < target_position) AS ok FROM pairs",
+        "--format",
+        "csv",
+    )
     assert out.split() == ["n,ok", "120,true"]
     filt = json.loads((project / "metrics/filter.json").read_text())
     assert {"base", "trained", "char3gram"} <= set(filt) and filt["training"]["steps"] >= 1

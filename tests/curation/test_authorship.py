@@ -1,5 +1,4 @@
 import numpy as np
-import pytest
 
 from curation.authorship import char_ngram_similarity, combine, evaluate, retrieval_hits
 

@@ -84,6 +84,7 @@ BASE = {"From": "Jane <Jane@Example.org>", "Date": "Tue, 03 Sep 2002 10:00:00 +0
         ({}, b"> only a quote\n> of someone else\n", Reason.EMPTY_BODY),
         ({"Content-Type": "text/plain; charset=utf-8"}, b"\x81\x8d\x8f\x90\x9d" * 4, Reason.BAD_ENCODING),
         ({"Auto-Submitted": "auto-generated"}, b"some words here", Reason.AUTOMATED_SENDER),
+        ({}, b"To view this newsletter in full-color, visit: http://x\nnews", Reason.AUTOMATED_SENDER),
     ],
 )
 def test_each_mail_rejection_reason(change, body, reason):

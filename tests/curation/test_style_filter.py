@@ -70,7 +70,9 @@ def test_triplets_pair_a_post_with_an_earlier_post_of_its_author():
 def test_tiny_training_changes_the_model_and_separates_authors_better(tmp_path):
     base_dir = resolve_model("packaged:all-MiniLM-L6-v2")
     frame = two_authors()
-    params = FilterTrainParams(epochs=2, batch_size=4, learning_rate=1e-4, warmup_ratio=0.0, max_seq_length=48, max_examples=0)
+    params = FilterTrainParams(
+        epochs=2, batch_size=4, learning_rate=1e-4, warmup_ratio=0.0, max_seq_length=48, max_examples=0
+    )
     base = load_model(base_dir, "fp32", max_seq_length=48)
     triplets = training_triplets(frame, encode(base, frame.get_column("text").to_list()), params)
     assert set(triplets.columns) == {"anchor", "positive", "negative"}
@@ -92,7 +94,11 @@ def test_too_few_examples_is_a_clear_error(tmp_path):
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"batch_size": 1}, "in-batch negatives"), ({"learning_rate": 2}, "filter.learning_rate=2"), ({"epochs": 0}, "filter.epochs=0")],
+    [
+        ({"batch_size": 1}, "in-batch negatives"),
+        ({"learning_rate": 2}, "filter.learning_rate=2"),
+        ({"epochs": 0}, "filter.epochs=0"),
+    ],
 )
 def test_bad_params_name_the_value(kwargs, message):
     with pytest.raises(InputError, match=message):

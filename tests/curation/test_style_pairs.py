@@ -21,7 +21,9 @@ def test_pairs_are_same_user_and_strictly_earlier():
     pairs, counts = score_pairs(frame, vectors, max_refs=10)
     assert (pairs.get_column("ref_position") < pairs.get_column("target_position")).all()
     owner = dict(frame.select("post_id", "user_id").iter_rows())
-    assert all(owner[r] == owner[t] == u for u, r, t in pairs.select("user_id", "ref_post_id", "target_post_id").iter_rows())
+    assert all(
+        owner[r] == owner[t] == u for u, r, t in pairs.select("user_id", "ref_post_id", "target_post_id").iter_rows()
+    )
     assert len(pairs) == 10 + 0 + 3  # the full upper triangles: 5*4/2 and 3*2/2
     assert counts["pairs_cut_by_max_refs"] == 0
 
