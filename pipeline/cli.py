@@ -18,6 +18,17 @@ PARAMS = click.option(
 )  # fmt: skip
 
 
+def path_args(*names: str):
+    """Positional path arguments, in order: the stage's inputs and outputs as dvc.yaml passes them."""
+
+    def decorate(fn):
+        for name in reversed(names):
+            fn = click.argument(name, type=click.Path(path_type=Path))(fn)
+        return fn
+
+    return decorate
+
+
 def user_errors(fn):
     """Report a user mistake as one line (`Error: ...`), never a traceback."""
 
@@ -59,9 +70,7 @@ def fetch_data(data_dir: Path):
 
 
 @main.command()
-@click.argument("input_path", type=click.Path(path_type=Path))
-@click.argument("out_dir", type=click.Path(path_type=Path))
-@click.argument("metrics_path", type=click.Path(path_type=Path))
+@path_args("input_path", "out_dir", "metrics_path")
 @PARAMS
 @user_errors
 def ingest(input_path: Path, out_dir: Path, metrics_path: Path, params_path: Path):
@@ -78,9 +87,7 @@ def ingest(input_path: Path, out_dir: Path, metrics_path: Path, params_path: Pat
 
 
 @main.command()
-@click.argument("posts_path", type=click.Path(path_type=Path))
-@click.argument("out_dir", type=click.Path(path_type=Path))
-@click.argument("metrics_path", type=click.Path(path_type=Path))
+@path_args("posts_path", "out_dir", "metrics_path")
 @PARAMS
 @user_errors
 def curate(posts_path: Path, out_dir: Path, metrics_path: Path, params_path: Path):
@@ -97,10 +104,7 @@ def curate(posts_path: Path, out_dir: Path, metrics_path: Path, params_path: Pat
 
 
 @main.command("train-filter")
-@click.argument("articles_path", type=click.Path(path_type=Path))
-@click.argument("model_out", type=click.Path(path_type=Path))
-@click.argument("metrics_path", type=click.Path(path_type=Path))
-@click.argument("loss_path", type=click.Path(path_type=Path))
+@path_args("articles_path", "model_out", "metrics_path", "loss_path")
 @PARAMS
 @user_errors
 def train_filter(articles_path, model_out, metrics_path, loss_path, params_path):
@@ -118,11 +122,7 @@ def train_filter(articles_path, model_out, metrics_path, loss_path, params_path)
 
 
 @main.command()
-@click.argument("articles_path", type=click.Path(path_type=Path))
-@click.argument("model_dir", type=click.Path(path_type=Path))
-@click.argument("pairs_path", type=click.Path(path_type=Path))
-@click.argument("metrics_path", type=click.Path(path_type=Path))
-@click.argument("plot_path", type=click.Path(path_type=Path))
+@path_args("articles_path", "model_dir", "pairs_path", "metrics_path", "plot_path")
 @PARAMS
 @user_errors
 def score(articles_path, model_dir, pairs_path, metrics_path, plot_path, params_path):
@@ -139,10 +139,7 @@ def score(articles_path, model_dir, pairs_path, metrics_path, plot_path, params_
 
 
 @main.command()
-@click.argument("pairs_path", type=click.Path(path_type=Path))
-@click.argument("out_path", type=click.Path(path_type=Path))
-@click.argument("metrics_path", type=click.Path(path_type=Path))
-@click.argument("plot_path", type=click.Path(path_type=Path))
+@path_args("pairs_path", "out_path", "metrics_path", "plot_path")
 @PARAMS
 @user_errors
 def select(pairs_path, out_path, metrics_path, plot_path, params_path):
