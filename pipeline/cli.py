@@ -156,6 +156,24 @@ def select(pairs_path, out_path, metrics_path, plot_path, params_path):
 
 
 @main.command()
+@path_args("pairs_path", "articles_path", "out_dir", "metrics_path")
+@PARAMS
+@user_errors
+def neutralize(pairs_path, articles_path, out_dir, metrics_path, params_path):
+    """Summarise and neutrally rewrite every selected target article with the LLM (cached, resumable).
+
+    Example: sag neutralize outputs/select/selected_pairs.parquet outputs/curate/articles.parquet outputs/neutralize metrics/neutralize.json
+    """
+    from pipeline import neutralize as stage
+
+    m = stage.main(pairs_path, articles_path, out_dir, metrics_path, params_path)
+    click.echo(
+        f"neutralize ({m['backend']}): {m['neutralized']} of {m['targets']} targets; "
+        f"{m['calls']} calls, {m['cache_hits']} cache hits, failures {m['failures'] or 0}"
+    )
+
+
+@main.command()
 @click.argument("sql")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.option("--max-rows", type=int, default=40, show_default=True, help="Rows shown in table format.")

@@ -7,6 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
+
+from training.loopback_openai import LoopbackOpenAI
 
 pytestmark = pytest.mark.slow
 
@@ -18,7 +21,27 @@ def sh(cwd: Path, *cmd: str) -> str:
     return proc.stdout
 
 
-def test_dvc_repro_builds_every_stage_and_a_threshold_experiment_reruns_only_select(project):
+def test_dvc_repro_builds_every_stage_and_a_threshold_experiment_reruns_only_select(project, monkeypatch):
+    secret = "sk-e2e-SECRET-must-not-leak-0123456789"
+    monkeypatch.setenv("SAG_E2E_KEY", secret)
+    with LoopbackOpenAI() as server:
+        params = yaml.safe_load((project / "params.yaml").read_text())
+        params["llm"] |= {
+            "backend": "openai",
+            "model": "loopback",
+            "base_url": server.base_url,
+            "api_key_env": "SAG_E2E_KEY",
+        }
+        (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+        run_pipeline(project)
+        assert server.auth_headers and all(h == f"Bearer {secret}" for h in server.auth_headers)
+    # The key reached the server, and no file the pipeline wrote: outputs, cache, logs, metrics, dvc.lock.
+    leaks = [p for p in project.rglob("*") if p.is_file() and secret.encode() in p.read_bytes()]
+    assert leaks == []
+    assert (project / ".cache" / "llm.sqlite").exists() and (project / "dvc.lock").exists()
+
+
+def run_pipeline(project: Path) -> None:
     sh(project, "git", "init", "-q")
     sh(project, "dvc", "init", "-q")
     sh(project, "dvc", "repro")
@@ -37,6 +60,8 @@ def test_dvc_repro_builds_every_stage_and_a_threshold_experiment_reruns_only_sel
     assert out.split() == ["n,ok", "120,true"]
     filt = json.loads((project / "metrics/filter.json").read_text())
     assert {"base", "trained", "char3gram"} <= set(filt) and filt["training"]["steps"] >= 1
+    neutral = json.loads((project / "metrics/neutralize.json").read_text())
+    assert neutral["backend"] == "openai" and neutral["neutralized"] == neutral["targets"] > 0 and neutral["calls"] > 0
     assert sh(project, "dvc", "status").strip() == "Data and pipelines are up to date."
     again = sh(project, "dvc", "repro")
     assert "didn't change, skipping" in again and "Running stage" not in again
@@ -47,5 +72,8 @@ def test_dvc_repro_builds_every_stage_and_a_threshold_experiment_reruns_only_sel
     assert "Running stage 'select'" in exp
     for stage in ("ingest", "curate", "train_filter", "score"):
         assert f"Running stage '{stage}'" not in exp
+    assert "Running stage 'neutralize'" in exp  # downstream of select: re-run, but from the cache
     shown = sh(project, "dvc", "exp", "show", "--csv")
     assert "0.7" in shown and "pairs_kept" in shown
+    neutral = json.loads((project / "metrics/neutralize.json").read_text())
+    assert neutral["calls"] == 0 and neutral["cache_hits"] == neutral["targets"]

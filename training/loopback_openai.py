@@ -1,0 +1,140 @@
+"""A real HTTP server on 127.0.0.1 that speaks the OpenAI chat-completions protocol.
+
+For tests and benchmarks: it fakes only the network boundary. A `responder` decides each answer;
+faults (429 with Retry-After, 500, slow answers past the client's timeout, malformed or truncated
+content) are scripted per request, and every request is recorded.
+
+    with LoopbackOpenAI(latency_s=0.05) as server:
+        client = OpenAI(base_url=server.base_url, api_key="test")
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Reply:
+    content: str = ""
+    status: int = 200
+    headers: dict = field(default_factory=dict)
+    delay_s: float = 0.0
+    finish_reason: str = "stop"
+
+
+def echo_neutral(request: dict) -> Reply:
+    """A well-formed neutralize answer built from the post in the last user message."""
+    prompt = request["messages"][-1]["content"]
+    match = re.search(r"<post>\n(.*)\n</post>", prompt, re.DOTALL)
+    post = match.group(1) if match else prompt
+    first = post.split(".")[0][:200]
+    return Reply(json.dumps({"summary": f"Summary: {first}.", "neutral": " ".join(post.split())}))
+
+
+class LoopbackOpenAI:
+    def __init__(self, responder: Callable[[dict], Reply] = echo_neutral, latency_s: float = 0.0):
+        self.responder = responder
+        self.latency_s = latency_s
+        self.requests: list[dict] = []
+        self.auth_headers: list[str] = []
+        self._lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # quiet
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                with outer._lock:
+                    outer.requests.append(body)
+                    outer.auth_headers.append(self.headers.get("Authorization", ""))
+                    number = len(outer.requests)
+                if not self.path.endswith("/chat/completions"):
+                    return self._send(404, {"error": {"message": "not found"}})
+                reply = outer.responder({**body, "_n": number})
+                time.sleep(outer.latency_s + reply.delay_s)
+                if reply.status != 200:
+                    return self._send(reply.status, {"error": {"message": f"scripted {reply.status}"}}, reply.headers)
+                prompt_tokens = sum(len(m.get("content", "").split()) for m in body.get("messages", []))
+                self._send(
+                    200,
+                    {
+                        "id": f"chatcmpl-{number}",
+                        "object": "chat.completion",
+                        "created": int(time.time()),
+                        "model": body.get("model", "loopback"),
+                        "choices": [
+                            {
+                                "index": 0,
+                                "message": {"role": "assistant", "content": reply.content},
+                                "finish_reason": reply.finish_reason,
+                            }
+                        ],
+                        "usage": {
+                            "prompt_tokens": prompt_tokens,
+                            "completion_tokens": len(reply.content.split()),
+                            "total_tokens": prompt_tokens + len(reply.content.split()),
+                        },
+                    },
+                    reply.headers,
+                )
+
+            def _send(self, status: int, payload: dict, headers: dict | None = None):
+                data = json.dumps(payload).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    for k, v in (headers or {}).items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (timeout): nothing to answer
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def __enter__(self) -> LoopbackOpenAI:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def main() -> None:
+    """Serve until killed, printing the base URL: for subprocess tests (kill and resume)."""
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--latency", type=float, default=0.0)
+    args = ap.parse_args()
+    server = LoopbackOpenAI(latency_s=args.latency)
+    with server:
+        print(server.base_url, flush=True)
+        try:
+            while True:
+                time.sleep(1)
+                print(f"requests {len(server.requests)}", flush=True)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Inverse generation (SAG step 3): for a target article, a summary holding every key fact and a
+neutral rewrite that keeps the facts but drops the style.
+
+The role is pure: `format_input` renders the versioned template, `parse_output` accepts exactly
+one JSON object with two non-empty strings, and `extractive_answer` is the no-model baseline
+(first sentences rich in numbers and names; the text with emoticons, slang markers and unusual
+punctuation removed).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from training.llm import Role, template_version
+
+TEMPLATE = Path(__file__).parent / "prompts" / "neutralize.txt"
+FIELDS = ("summary", "neutral")
+
+
+def _template() -> tuple[str, str]:
+    text = TEMPLATE.read_text()
+    system, user = text.split("[user]\n", 1)
+    return system.removeprefix("[system]\n").strip(), user
+
+
+def format_input(item: dict) -> list[dict]:
+    system, user = _template()
+    # The post may contain our delimiters: break them so the data cannot close its own frame.
+    body = item["text"].replace("<post>", "< post>").replace("</post>", "</ post>")
+    title = (item.get("title") or "").replace("\n", " ")
+    return [{"role": "system", "content": system}, {"role": "user", "content": user.format(title=title, text=body)}]
+
+
+def parse_output(text: str) -> dict:
+    """Exactly one JSON object with non-empty string fields summary and neutral; else ValueError."""
+    body = text.strip()
+    fenced = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", body, re.DOTALL)
+    if fenced:
+        body = fenced.group(1)
+    try:
+        value = json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON ({exc.msg} at character {exc.pos})") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"a JSON {type(value).__name__}, not an object")
+    if set(value) != set(FIELDS):
+        raise ValueError(f"fields {sorted(value)}, expected exactly {list(FIELDS)}")
+    for name in FIELDS:
+        if not isinstance(value[name], str) or not value[name].strip():
+            raise ValueError(f"{name} must be a non-empty string")
+    return {name: value[name].strip() for name in FIELDS}
+
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+_EMOTICON = re.compile(r"(?<!\w)[:;=8][-o^']?[)(\]\[dDpP/\\|*]+(?!\w)|<3|\^_*\^")
+_SLANG = re.compile(
+    r"\b(lol|rofl|lmao|imho|imo|afaik|iirc|btw|fwiw|heh+|hehe+|haha+|gah|ugh|wtf|omg)\b[,.!]?\s*", re.IGNORECASE
+)
+_REPEATED_PUNCT = re.compile(r"([!?.,])\1+")
+_DECORATION = re.compile(r"[*_~#=]{2,}|[\U0001F000-\U0001FAFF\u2600-\u27BF]")
+
+
+def extractive_answer(item: dict) -> str:
+    text = " ".join(item["text"].split())
+    neutral = _DECORATION.sub("", _SLANG.sub("", _EMOTICON.sub("", text)))
+    neutral = _REPEATED_PUNCT.sub(r"\1", neutral)
+    neutral = " ".join(neutral.split())
+    sentences = [s for s in _SENTENCE.split(neutral) if s]
+
+    def facts(sentence: str) -> int:  # digits and capitalised words not at the start
+        return len(re.findall(r"\d+", sentence)) + len(re.findall(r"(?<!^)(?<![.!?] )\b[A-Z][a-z]+", sentence))
+
+    ranked = sorted(range(len(sentences)), key=lambda i: (-facts(sentences[i]), i))[:3]
+    summary = " ".join(sentences[i] for i in sorted(ranked)) or neutral[:300]
+    return json.dumps({"summary": summary, "neutral": neutral or text}, ensure_ascii=False)
+
+
+ROLE = Role(
+    name="neutralize",
+    version=template_version(TEMPLATE),
+    format_input=format_input,
+    parse_output=parse_output,
+    baseline=extractive_answer,
+)
