@@ -194,7 +194,10 @@ class LLMRunner:
         return self._fail(item, "unparseable_answer", error, response)
 
     def _answer(self, role: Role, item: dict, messages: list[dict]) -> str:
-        key = call_key(self.params.backend, self.params.model, role.version, self.params.generation(), messages)
+        # The extractive backend's "model" is the role's baseline code: key it by its source, so
+        # that changing the baseline never serves stale answers.
+        model = self.params.model if self.backend is not None else f"{self.params.model}@{_source_hash(role.baseline)}"
+        key = call_key(self.params.backend, model, role.version, self.params.generation(), messages)
         base = dict(
             run=self.run_id, stage=self.stage, key=key, backend=self.params.backend, model=self.params.model,
             template=role.version, input_id=item["id"], prompt=messages[-1]["content"],
@@ -233,6 +236,13 @@ class LLMRunner:
         with self._lock:
             self.stats.failures[reason] += 1
         return Outcome(item["id"], None, reason, detail, response)
+
+
+def _source_hash(fn: Callable) -> str:
+    import hashlib
+    import inspect
+
+    return hashlib.sha256(inspect.getsource(inspect.getmodule(fn)).encode()).hexdigest()[:8]
 
 
 def template_version(path: Path) -> str:

@@ -58,7 +58,7 @@ _EMOTICON = re.compile(r"(?<!\w)[:;=8][-o^']?[)(\]\[dDpP/\\|*]+(?!\w)|<3|\^_*\^"
 _SLANG = re.compile(
     r"\b(lol|rofl|lmao|imho|imo|afaik|iirc|btw|fwiw|heh+|hehe+|haha+|gah|ugh|wtf|omg)\b[,.!]?\s*", re.IGNORECASE
 )
-_REPEATED_PUNCT = re.compile(r"([!?.,])\1+")
+_REPEATED_PUNCT = re.compile(r"([!?,])\1+")  # "!!!" -> "!"; an ellipsis stays
 _DECORATION = re.compile(r"[*_~#=]{2,}|[\U0001F000-\U0001FAFF\u2600-\u27BF]")
 
 

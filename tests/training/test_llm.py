@@ -142,3 +142,15 @@ def test_missing_key_names_the_variable_not_a_value(monkeypatch):
 def test_bad_params_name_the_value(kwargs, message):
     with pytest.raises(InputError, match=message):
         LLMParams(**kwargs)
+
+
+def test_extractive_answers_are_keyed_by_the_baseline_code(tmp_path, monkeypatch):
+    import training.llm as llm
+
+    first = LLMRunner(LLMParams(), LLMCache(tmp_path / "c.sqlite"), "t")
+    first.run(ROLE, ITEMS[:2], progress=False)
+    assert first.stats.calls == 2
+    monkeypatch.setattr(llm, "_source_hash", lambda fn: "changed")
+    changed = LLMRunner(LLMParams(), LLMCache(tmp_path / "c.sqlite"), "t")
+    changed.run(ROLE, ITEMS[:2], progress=False)
+    assert changed.stats.calls == 2 and changed.stats.cache_hits == 0
