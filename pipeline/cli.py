@@ -173,6 +173,21 @@ def neutralize(pairs_path, articles_path, out_dir, metrics_path, params_path):
     )
 
 
+@main.command("build-sft")
+@path_args("pairs_path", "neutral_path", "articles_path", "out_path", "metrics_path")
+@PARAMS
+@user_errors
+def build_sft(pairs_path, neutral_path, articles_path, out_path, metrics_path, params_path):
+    """Build S-SFT examples (summary + neutral + reference -> article) and the ablation sets.
+
+    Example: sag build-sft outputs/select/selected_pairs.parquet outputs/neutralize/neutral.parquet outputs/curate/articles.parquet outputs/build_sft/sft.parquet metrics/build_sft.json
+    """
+    from pipeline import build_sft as stage
+
+    m = stage.main(pairs_path, neutral_path, articles_path, out_path, metrics_path, params_path)
+    click.echo(f"build_sft: {m['examples']} examples; reference cut in {m['reference_truncated']}")
+
+
 @main.command()
 @click.argument("sql")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)

@@ -60,6 +60,8 @@ def run_pipeline(project: Path) -> None:
     assert out.split() == ["n,ok", "120,true"]
     filt = json.loads((project / "metrics/filter.json").read_text())
     assert {"base", "trained", "char3gram"} <= set(filt) and filt["training"]["steps"] >= 1
+    leaked = "SELECT count(*) AS n FROM sft JOIN articles a ON a.post_id = sft.target_post_id WHERE a.split <> 'train'"
+    assert sh(project, "sag", "sql", leaked, "--format", "csv").split() == ["n", "0"]
     neutral = json.loads((project / "metrics/neutralize.json").read_text())
     assert neutral["backend"] == "openai" and neutral["neutralized"] == neutral["targets"] > 0 and neutral["calls"] > 0
     assert sh(project, "dvc", "status").strip() == "Data and pipelines are up to date."
