@@ -12,6 +12,7 @@ Backends (`llm.backend` in params.yaml):
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
@@ -238,6 +239,7 @@ class LLMRunner:
         return Outcome(item["id"], None, reason, detail, response)
 
 
+@functools.cache  # called for every item: read the module's source once
 def _source_hash(fn: Callable) -> str:
     import hashlib
     import inspect

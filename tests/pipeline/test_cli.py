@@ -28,14 +28,7 @@ def _one_line_error(out, *fragments):
 
 
 def test_missing_input_is_one_line(project):
-    out = run(
-        "ingest",
-        str(project / "nope"),
-        str(project / "out"),
-        str(project / "m.json"),
-        "--params",
-        str(project / "params.yaml"),
-    )
+    out = run_stage(project, "ingest", "nope")
     _one_line_error(out, "nope", "does not exist")
 
 
@@ -46,41 +39,26 @@ def set_param(project, section: str, key: str, value, sub: str | None = None) ->
     (project / "params.yaml").write_text(yaml.safe_dump(params))
 
 
+def run_stage(project, stage: str, source: str):
+    """`sag <stage> <source> out m.json --params params.yaml` inside the project."""
+    paths = [str(project / source), str(project / "out"), str(project / "m.json")]
+    return run(stage, *paths, "--params", str(project / "params.yaml"))
+
+
 def test_bad_param_is_one_line(project):
     set_param(project, "curate", "min_words", "many")
-    out = run(
-        "curate",
-        str(project / "posts.parquet"),
-        str(project / "out"),
-        str(project / "m.json"),
-        "--params",
-        str(project / "params.yaml"),
-    )
+    out = run_stage(project, "curate", "posts.parquet")
     _one_line_error(out, "curate.min_words='many'")
 
 
 def test_unknown_param_is_one_line(project):
     set_param(project, "ingest", "fromat", "jsonl")
-    out = run(
-        "ingest",
-        str(project / "data"),
-        str(project / "out"),
-        str(project / "m.json"),
-        "--params",
-        str(project / "params.yaml"),
-    )
+    out = run_stage(project, "ingest", "data")
     _one_line_error(out, "unknown param(s) fromat")
 
 
 @pytest.mark.parametrize("column", ["user", "text"])
 def test_wrong_column_name_is_one_line(project, column):
     set_param(project, "ingest", column, "author", sub="columns")
-    out = run(
-        "ingest",
-        str(project / "data" / "forum.jsonl"),
-        str(project / "out"),
-        str(project / "m.json"),
-        "--params",
-        str(project / "params.yaml"),
-    )
+    out = run_stage(project, "ingest", "data/forum.jsonl")
     _one_line_error(out, f"ingest.columns.{column}='author'", "columns there:")
