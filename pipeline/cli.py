@@ -189,6 +189,54 @@ def build_sft(pairs_path, neutral_path, articles_path, out_path, metrics_path, p
 
 
 @main.command()
+@path_args("sft_path", "model_out", "metrics_path", "live_dir")
+@PARAMS
+@user_errors
+def sft(sft_path, model_out, metrics_path, live_dir, params_path):
+    """Fine-tune the small model on the S-SFT set (TRL SFTTrainer; profile cpu or paper).
+
+    Example: sag sft outputs/build_sft/sft.parquet models/sft metrics/sft.json plots/sft
+    """
+    from pipeline import sft as stage
+
+    m = stage.main(sft_path, model_out, metrics_path, live_dir, params_path)
+    click.echo(f"sft: {m['steps']} steps on {m['examples']} examples, loss {m['first_loss']} -> {m['final_loss']}")
+
+
+@main.command("build-dpo")
+@path_args("pairs_path", "neutral_path", "articles_path", "sft_model", "filter_model", "out_dir", "metrics_path")
+@PARAMS
+@user_errors
+def build_dpo(pairs_path, neutral_path, articles_path, sft_model, filter_model, out_dir, metrics_path, params_path):
+    """Sample the S-SFT model on align-split prompts; build C-DPO and judge preference pairs with DDPO weights.
+
+    Example: sag build-dpo outputs/select/selected_pairs.parquet outputs/neutralize/neutral.parquet outputs/curate/articles.parquet models/sft models/style_filter outputs/build_dpo metrics/build_dpo.json
+    """
+    from pipeline import build_dpo as stage
+
+    m = stage.main(pairs_path, neutral_path, articles_path, sft_model, filter_model, out_dir, metrics_path,
+                   params_path)  # fmt: skip
+    click.echo(
+        f"build_dpo: {m['cdpo']['pairs']} C-DPO and {m['judge']['pairs']} judge pairs from {m['prompts']} prompts"
+    )
+
+
+@main.command()
+@path_args("dpo_path", "sft_model", "model_out", "metrics_path", "live_dir")
+@PARAMS
+@user_errors
+def dpo(dpo_path, sft_model, model_out, metrics_path, live_dir, params_path):
+    """Align the S-SFT model with (deviation-weighted) DPO on the dpo set (TRL DPOTrainer).
+
+    Example: sag dpo outputs/build_dpo/dpo.parquet models/sft models/dpo metrics/dpo.json plots/dpo
+    """
+    from pipeline import dpo as stage
+
+    m = stage.main(dpo_path, sft_model, model_out, metrics_path, live_dir, params_path)
+    click.echo(f"dpo: {m['steps']} steps on {m['pairs']} pairs, loss {m['first_loss']} -> {m['final_loss']}")
+
+
+@main.command()
 @click.argument("sql")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.option("--max-rows", type=int, default=40, show_default=True, help="Rows shown in table format.")

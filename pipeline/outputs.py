@@ -34,6 +34,15 @@ def read_table(path: Path, producer: str) -> pl.DataFrame:
     return pl.read_parquet(path)
 
 
+def require_model(path: Path, producer: str) -> Path:
+    """A model folder a stage reads, or a one-line error saying which stage makes it."""
+    from curation.errors import InputError
+
+    if not (path / "config.json").exists():
+        raise InputError(f"{path} is not a model folder; run the {producer} stage first (dvc repro {producer})")
+    return path
+
+
 def write_csv(frame: pl.DataFrame, path: Path) -> None:
     """DVC plots data."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,27 @@ def params() -> IngestParams:
 
 
 REPO = Path(__file__).resolve().parents[1]
-WORDS = "the quick brown fox jumps over a lazy dog while my friend writes long letters about gardens and trains".split()
+WORDS = [
+    "the",
+    "quick",
+    "brown",
+    "fox",
+    "jumps",
+    "over",
+    "a",
+    "lazy",
+    "dog",
+    "while",
+    "my",
+    "friend",
+    "writes",
+    "long",
+    "letters",
+    "about",
+    "gardens",
+    "and",
+    "trains",
+]
 
 
 def write_tiny_forum(path: Path, users: int = 20, per_user: int = 4) -> None:
@@ -45,7 +65,7 @@ def write_tiny_forum(path: Path, users: int = 20, per_user: int = 4) -> None:
 
 
 @pytest.fixture
-def project(tmp_path) -> Path:
+def project(tmp_path, tiny_lm) -> Path:
     """A copy of the project's pipeline (dvc.yaml, params.yaml, code it depends on) over a tiny corpus."""
     import shutil
 
@@ -55,9 +75,50 @@ def project(tmp_path) -> Path:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     # Seconds, not minutes: a few tiny training steps are enough to exercise the real stages.
     params["filter"] |= {"max_examples": 16, "batch_size": 4, "max_seq_length": 32, "bootstrap": 20}
+    tiny = {"max_steps": 2, "per_device_batch_size": 2, "max_length": 512, "precision": "fp32"}
+    params["sft"]["model"] = str(tiny_lm)
+    params["sft"]["profiles"]["cpu"] |= tiny
+    params["build_dpo"] |= {"max_prompts": 2, "max_new_tokens": 12, "batch_size": 2}
+    params["dpo"]["profiles"]["cpu"] |= tiny | {"max_steps": 1}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     for package in ("curation", "pipeline", "training", "eval"):
         shutil.copytree(REPO / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(MAIL, tmp_path / "data" / "mail")
     write_tiny_forum(tmp_path / "data" / "forum.jsonl")
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def tiny_lm(tmp_path_factory) -> Path:
+    """A real but tiny Llama (2 layers, 64 wide, random weights) with SmolLM2's tokenizer and chat template:
+    trains in a second a step, so tests can train for real and check that the weights moved."""
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM, set_seed
+
+    from training.model_store import DEFAULT, plain_model_dir
+
+    tokenizer = AutoTokenizer.from_pretrained(plain_model_dir(DEFAULT))
+    set_seed(0)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, max_position_embeddings=1024, tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+    )  # fmt: skip
+    folder = tmp_path_factory.mktemp("tiny_lm")
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def cpu_profile(section: str, **changes) -> dict:
+    """`{section}.profiles` with the repository's cpu profile, changed: for tests that train in seconds."""
+    import yaml
+
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    return {"cpu": params[section]["profiles"]["cpu"] | changes}
+
+
+def chat_example(prompt: str, completion: str) -> dict:
+    return {
+        "prompt": [{"role": "user", "content": prompt}],
+        "completion": [{"role": "assistant", "content": completion}],
+    }

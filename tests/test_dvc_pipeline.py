@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from training.loopback_openai import LoopbackOpenAI
+from training.loopback_openai import LoopbackOpenAI, every_role
 
 pytestmark = pytest.mark.slow
 
@@ -24,7 +24,7 @@ def sh(cwd: Path, *cmd: str) -> str:
 def test_dvc_repro_builds_every_stage_and_a_threshold_experiment_reruns_only_select(project, monkeypatch):
     secret = "sk-e2e-SECRET-must-not-leak-0123456789"
     monkeypatch.setenv("SAG_E2E_KEY", secret)
-    with LoopbackOpenAI() as server:
+    with LoopbackOpenAI(every_role) as server:
         params = yaml.safe_load((project / "params.yaml").read_text())
         params["llm"] |= {
             "backend": "openai",
@@ -64,6 +64,17 @@ def run_pipeline(project: Path) -> None:
     assert sh(project, "sag", "sql", leaked, "--format", "csv").split() == ["n", "0"]
     neutral = json.loads((project / "metrics/neutralize.json").read_text())
     assert neutral["backend"] == "openai" and neutral["neutralized"] == neutral["targets"] > 0 and neutral["calls"] > 0
+    # Training: the small model was trained (S-SFT, then DPO on C-DPO and judge pairs from align users only).
+    sft = json.loads((project / "metrics/sft.json").read_text())
+    assert sft["steps"] == 2 and sft["final_loss"] is not None and (project / "models/sft/README.md").exists()
+    built = json.loads((project / "metrics/build_dpo.json").read_text())
+    assert built["prompts"] == 2 and built["samples"] == 6 and built["cdpo"]["pairs"] == 6 and built["failures"] == {}
+    assert built["cdpo"]["length_ratio"] > 1  # the loopback corrector adds a fact
+    pairs = "SELECT count(*) AS n, count(DISTINCT a.split) AS splits, min(a.split) AS split FROM dpo JOIN articles a ON a.post_id = dpo.target_post_id"
+    assert sh(project, "sag", "sql", pairs, "--format", "csv").split()[1].endswith(",1,align")
+    judged = "SELECT count(*) AS n FROM judgements WHERE reasons IS NOT NULL"
+    assert sh(project, "sag", "sql", judged, "--format", "csv").split() == ["n", "6"]
+    assert json.loads((project / "metrics/dpo.json").read_text())["steps"] == 1
     assert sh(project, "dvc", "status").strip() == "Data and pipelines are up to date."
     again = sh(project, "dvc", "repro")
     assert "didn't change, skipping" in again and "Running stage" not in again

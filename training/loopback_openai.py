@@ -37,6 +37,27 @@ def echo_neutral(request: dict) -> Reply:
     return Reply(json.dumps({"summary": f"Summary: {first}.", "neutral": " ".join(post.split())}))
 
 
+def _between(text: str, tag: str) -> str:
+    match = re.search(rf"<{tag}[^>]*>\n(.*?)\n</{tag}>", text, re.DOTALL)
+    return match.group(1) if match else ""
+
+
+def every_role(request: dict) -> Reply:
+    """Well-formed answers for every LLM role, told apart by their system prompts (for end-to-end runs)."""
+    system, prompt = request["messages"][0]["content"], request["messages"][-1]["content"]
+    if "strict judge" in system:
+        ids = re.search(r"principle ids \(([^)]*)\)", system).group(1).split(", ")
+        article = _between(prompt, "article")
+        return Reply(json.dumps({pid: {"score": 1 + (len(article) + i) % 5, "reason": f"{pid}: checked"}
+                                 for i, pid in enumerate(ids)}))  # fmt: skip
+    if "another judge" in system:
+        return Reply(json.dumps({"overturn": False, "reason": ""}))
+    if "<article>" in system:
+        facts = _between(prompt, "facts").split(".")[0]
+        return Reply(json.dumps({"corrected": f"{_between(prompt, 'article')} {facts}.", "fixes": ["added a fact"]}))
+    return echo_neutral(request)
+
+
 class LoopbackOpenAI:
     def __init__(self, responder: Callable[[dict], Reply] = echo_neutral, latency_s: float = 0.0):
         self.responder = responder

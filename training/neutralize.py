@@ -13,38 +13,23 @@ import json
 import re
 from pathlib import Path
 
+from training.answers import fence, json_object, read_template
 from training.llm import Role, template_version
 
 TEMPLATE = Path(__file__).parent / "prompts" / "neutralize.txt"
 FIELDS = ("summary", "neutral")
 
 
-def _template() -> tuple[str, str]:
-    text = TEMPLATE.read_text()
-    system, user = text.split("[user]\n", 1)
-    return system.removeprefix("[system]\n").strip(), user
-
-
 def format_input(item: dict) -> list[dict]:
-    system, user = _template()
-    # The post may contain our delimiters: break them so the data cannot close its own frame.
-    body = item["text"].replace("<post>", "< post>").replace("</post>", "</ post>")
+    system, user = read_template(TEMPLATE)
+    body = fence(item["text"], "post")
     title = (item.get("title") or "").replace("\n", " ")
     return [{"role": "system", "content": system}, {"role": "user", "content": user.format(title=title, text=body)}]
 
 
 def parse_output(text: str) -> dict:
     """Exactly one JSON object with non-empty string fields summary and neutral; else ValueError."""
-    body = text.strip()
-    fenced = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", body, re.DOTALL)
-    if fenced:
-        body = fenced.group(1)
-    try:
-        value = json.loads(body)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"not JSON ({exc.msg} at character {exc.pos})") from None
-    if not isinstance(value, dict):
-        raise ValueError(f"a JSON {type(value).__name__}, not an object")
+    value = json_object(text)
     if set(value) != set(FIELDS):
         raise ValueError(f"fields {sorted(value)}, expected exactly {list(FIELDS)}")
     for name in FIELDS:

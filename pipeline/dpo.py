@@ -1,0 +1,32 @@
+"""`dpo` stage: C-DPO (and DDPO when `dpo.weighted`) from the S-SFT model on the `dpo` set.
+
+sag dpo outputs/build_dpo/dpo.parquet models/sft models/dpo metrics/dpo.json plots/dpo
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from pipeline.outputs import read_table, require_model, write_metrics
+from pipeline.params import build
+
+
+def main(dpo_path: Path, sft_model: Path, model_out: Path, metrics_path: Path, live_dir: Path,
+         params_path: Path) -> dict:  # fmt: skip
+    import polars as pl
+
+    from training.dpo import DPOParams, train
+    from training.trainer_setup import file_md5, write_card
+
+    params = build(DPOParams, "dpo", params_path)
+    require_model(sft_model, "sft")
+    table = read_table(dpo_path, "build_dpo")
+    pairs = table.filter(pl.col("source").is_in(params.sources)).to_dicts()
+    shutil.rmtree(model_out, ignore_errors=True)
+    metrics = {"profile": params.profile, "weighted": params.weighted, "sources": params.sources,
+               **train(pairs, params, sft_model, model_out, live_dir)}  # fmt: skip
+    write_card(model_out, "S-SFT + C-DPO" + (" (deviation-weighted)" if params.weighted else ""), str(sft_model),
+               {str(dpo_path): file_md5(dpo_path)}, params.settings(), metrics)  # fmt: skip
+    write_metrics(metrics, metrics_path)
+    return metrics

@@ -1,0 +1,32 @@
+"""`sft` stage: S-SFT of the small model on one variant of the `sft` set (default `sag`).
+
+    sag sft outputs/build_sft/sft.parquet models/sft metrics/sft.json plots/sft
+
+out: models/sft   a plain transformers folder (LoRA merged) with a model card (README.md)
+     plots/sft  loss and learning-rate curves (DVC plots), written by dvclive
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from pipeline.outputs import read_table, write_metrics
+from pipeline.params import build
+
+
+def main(sft_path: Path, model_out: Path, metrics_path: Path, live_dir: Path, params_path: Path) -> dict:
+    import polars as pl
+
+    from training.sft import SFTParams, train
+    from training.trainer_setup import file_md5, write_card
+
+    params = build(SFTParams, "sft", params_path)
+    table = read_table(sft_path, "build_sft")
+    examples = table.filter(pl.col("variant") == params.variant).select("prompt", "completion").to_dicts()
+    shutil.rmtree(model_out, ignore_errors=True)
+    metrics = {"variant": params.variant, "profile": params.profile, **train(examples, params, model_out, live_dir)}
+    write_card(model_out, f"S-SFT ({params.variant})", params.model, {str(sft_path): file_md5(sft_path)},
+               params.settings(), metrics)  # fmt: skip
+    write_metrics(metrics, metrics_path)
+    return metrics
