@@ -14,7 +14,8 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export DVC_NO_ANALYTICS := 1
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup data repro test bench
+.PHONY: setup browser data repro test bench
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 setup: $(STAMP)
 
@@ -38,7 +39,12 @@ repro: data
 	dvc repro
 	dvc metrics show
 
-test: $(STAMP)
+# The report test opens the page in a real headless browser: Debian's chromium (never a downloaded one).
+browser:
+	@command -v chromium > /dev/null || { echo "installing Debian's chromium for the report test"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium > /dev/null; }
+
+test: $(STAMP) browser
 	$(VENV)/bin/pytest -q
 
 bench: $(STAMP)

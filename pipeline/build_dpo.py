@@ -13,19 +13,7 @@ from pathlib import Path
 from pipeline.outputs import read_table, require_model, write_metrics, write_table
 from pipeline.params import build, load_section
 
-FAILURE_COLUMNS = ("role", "input_id", "reason", "detail", "response")
-
-
-def _run(runner, role, items: list[dict], failures: list[dict]) -> dict:
-    """Outputs by item id; failed items go to `failures` with their reason."""
-    done = {}
-    for item, outcome in zip(items, runner.run(role, items), strict=True):
-        if outcome.output is None:
-            failures.append({"role": role.name, "input_id": item["id"], "reason": outcome.error,
-                             "detail": outcome.detail, "response": outcome.response})  # fmt: skip
-        else:
-            done[item["key"]] = outcome.output
-    return done
+FAILURE_COLUMNS = ("role", "input_id", "reason", "detail", "response")  # what LLMRunner.outputs records
 
 
 def main(pairs_path: Path, neutral_path: Path, articles_path: Path, sft_model: Path, filter_model: Path,
@@ -62,10 +50,10 @@ def main(pairs_path: Path, neutral_path: Path, articles_path: Path, sft_model: P
     failures: list[dict] = []
     items = [p | {"id": f"{p['target_post_id']}#{k}", "key": (p["target_post_id"], k), "generated": s, "candidate": s}
              for p, samples in zip(prompts, candidates, strict=True) for k, s in enumerate(samples)]  # fmt: skip
-    corrections = _run(runner, correct.ROLE, items, failures)
+    corrections = runner.outputs(correct.ROLE, items, failures)
     verdicts, reflections, pairs = {}, {}, dpo_data.cdpo_pairs(prompts, candidates, corrections)
     if params.judge:
-        verdicts = _run(runner, judge.JUDGE, items, failures)
+        verdicts = runner.outputs(judge.JUDGE, items, failures)
         if params.reflect:
             reviews = []
             for p, samples in zip(prompts, candidates, strict=True):
@@ -76,7 +64,7 @@ def main(pairs_path: Path, neutral_path: Path, articles_path: Path, sft_model: P
                                    for k in (scored[-1][1], scored[0][1]))  # fmt: skip
                     reviews.append(p | {"id": p["target_post_id"], "key": p["target_post_id"],
                                         "best": best, "worst": worst})  # fmt: skip
-            reflections = _run(runner, judge.REFLECT, reviews, failures)
+            reflections = runner.outputs(judge.REFLECT, reviews, failures)
         pairs += dpo_data.judge_pairs(prompts, candidates, verdicts, reflections)
     calls = pl.DataFrame(cache.calls(runner.run_id), infer_schema_length=None)
     cache.close()

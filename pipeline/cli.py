@@ -192,14 +192,15 @@ def build_sft(pairs_path, neutral_path, articles_path, out_path, metrics_path, p
 @path_args("sft_path", "model_out", "metrics_path", "live_dir")
 @PARAMS
 @user_errors
-def sft(sft_path, model_out, metrics_path, live_dir, params_path):
+@click.option("--variant", default=None, help="Train on this build_sft variant instead of sft.variant (ablations).")
+def sft(sft_path, model_out, metrics_path, live_dir, params_path, variant):
     """Fine-tune the small model on the S-SFT set (TRL SFTTrainer; profile cpu or paper).
 
     Example: sag sft outputs/build_sft/sft.parquet models/sft metrics/sft.json plots/sft
     """
     from pipeline import sft as stage
 
-    m = stage.main(sft_path, model_out, metrics_path, live_dir, params_path)
+    m = stage.main(sft_path, model_out, metrics_path, live_dir, params_path, variant)
     click.echo(f"sft: {m['steps']} steps on {m['examples']} examples, loss {m['first_loss']} -> {m['final_loss']}")
 
 
@@ -234,6 +235,77 @@ def dpo(dpo_path, sft_model, model_out, metrics_path, live_dir, params_path):
 
     m = stage.main(dpo_path, sft_model, model_out, metrics_path, live_dir, params_path)
     click.echo(f"dpo: {m['steps']} steps on {m['pairs']} pairs, loss {m['first_loss']} -> {m['final_loss']}")
+
+
+@main.command()
+@path_args("pairs_path", "neutral_path", "articles_path", "models", "out_dir", "metrics_path")
+@PARAMS
+@user_errors
+def evaluate(pairs_path, neutral_path, articles_path, models, out_dir, metrics_path, params_path):
+    """Every system writes for the same test-split targets; ROUGE/BLEU, style, hallucination, diversity, CIs.
+
+    Example: sag evaluate outputs/select/selected_pairs.parquet outputs/neutralize/neutral.parquet outputs/curate/articles.parquet models outputs/evaluate metrics/evaluate.json
+    """
+    from pipeline import evaluate as stage
+
+    m = stage.main(pairs_path, neutral_path, articles_path, models, out_dir, metrics_path, params_path)
+    click.echo(f"evaluate: {len(m['systems'])} systems on {m['targets']} of {m['test_targets']} test targets "
+               f"in {m['seconds']} s")  # fmt: skip
+
+
+@main.command()
+@path_args("metrics_path", "outputs_path", "out_path")
+@user_errors
+def report(metrics_path, outputs_path, out_path):
+    """Write the evaluation report: one self-contained HTML page (tables with intervals, plots, examples).
+
+    Example: sag report metrics/evaluate.json outputs/evaluate/eval_outputs.parquet reports/report.html
+    """
+    from eval.report import write_report
+
+    write_report(metrics_path, outputs_path, out_path, root=Path.cwd())
+    click.echo(f"report: {out_path}")
+
+
+@main.command()
+@click.option("--instruction", "-i", required=True, help="What to write about, with its key facts.")
+@click.option("--reference", "-r", "references", multiple=True, help="A style reference text (repeatable).")
+@click.option("--reference-post", "-p", "reference_posts", multiple=True,
+              help="A post_id from the articles table to use as a style reference (repeatable).")  # fmt: skip
+@click.option("--model", "model_dir", type=click.Path(path_type=Path), default=Path("models/dpo"), show_default=True,
+              help="The small model folder (models/sft, models/dpo, or your own).")  # fmt: skip
+@click.option("--max-new-tokens", type=int, default=256, show_default=True)
+@click.option("--temperature", type=float, default=0.0, show_default=True, help="0 = greedy.")
+@click.option("--json", "as_json", is_flag=True, help="Print the neutral content and the article as JSON.")
+@PARAMS
+@user_errors
+def generate(instruction, references, reference_posts, model_dir, max_new_tokens, temperature, as_json, params_path):
+    """Write an article in an author's style: the LLM drafts neutral content, the small model styles it.
+
+    Example: sag generate -i "Our meetup moves to Friday 7 pm at the Old Mill." -p 123 --model models/dpo
+    """
+    from training.collaborate import generate as run
+
+    texts = list(references)
+    if reference_posts:
+        from pipeline.tables import find_root, query
+
+        found = dict(query(find_root(Path.cwd()), "SELECT post_id, text FROM articles").fetchall())
+        missing = [p for p in reference_posts if p not in found]
+        if missing:
+            raise click.ClickException(
+                f'no article with post_id {", ".join(missing)} (see: sag sql "SELECT post_id FROM articles")'
+            )
+        texts += [found[p] for p in reference_posts]
+    from pipeline.neutralize import CACHE
+    from pipeline.params import build
+    from training.llm import LLMParams
+    from training.sft_data import SFTDataParams
+
+    llm, data = build(LLMParams, "llm", params_path), build(SFTDataParams, "build_sft", params_path)
+    result = run(instruction, texts, model_dir, llm, data, CACHE, max_new_tokens=max_new_tokens,
+                 temperature=temperature)  # fmt: skip
+    click.echo(json.dumps(result, ensure_ascii=False, indent=1) if as_json else result["article"])
 
 
 @main.command()

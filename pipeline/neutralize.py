@@ -12,13 +12,13 @@ re-run, a killed run or a threshold experiment pays only for targets never seen 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from curation.cache_dir import cache_dir
 from pipeline.outputs import read_table, write_metrics, write_table
 from pipeline.params import build
 
-CACHE = Path(os.environ.get("SAG_CACHE", ".cache")) / "llm.sqlite"
+CACHE = cache_dir() / "llm.sqlite"
 
 
 def main(pairs_path: Path, articles_path: Path, out_dir: Path, metrics_path: Path, params_path: Path) -> dict:

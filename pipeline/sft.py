@@ -1,6 +1,7 @@
 """`sft` stage: S-SFT of the small model on one variant of the `sft` set (default `sag`).
 
     sag sft outputs/build_sft/sft.parquet models/sft metrics/sft.json plots/sft
+    sag sft ... --variant vanilla   (the ablation models: sft.variant for this run only)
 
 out: models/sft   a plain transformers folder (LoRA merged) with a model card (README.md)
      plots/sft  loss and learning-rate curves (DVC plots), written by dvclive
@@ -15,13 +16,18 @@ from pipeline.outputs import read_table, write_metrics
 from pipeline.params import build
 
 
-def main(sft_path: Path, model_out: Path, metrics_path: Path, live_dir: Path, params_path: Path) -> dict:
+def main(sft_path: Path, model_out: Path, metrics_path: Path, live_dir: Path, params_path: Path,
+         variant: str | None = None) -> dict:  # fmt: skip
+    import dataclasses
+
     import polars as pl
 
     from training.sft import SFTParams, train
     from training.trainer_setup import file_md5, write_card
 
     params = build(SFTParams, "sft", params_path)
+    if variant:
+        params = dataclasses.replace(params, variant=variant)
     table = read_table(sft_path, "build_sft")
     examples = table.filter(pl.col("variant") == params.variant).select("prompt", "completion").to_dicts()
     shutil.rmtree(model_out, ignore_errors=True)

@@ -80,6 +80,7 @@ def project(tmp_path, tiny_lm) -> Path:
     params["sft"]["profiles"]["cpu"] |= tiny
     params["build_dpo"] |= {"max_prompts": 2, "max_new_tokens": 12, "batch_size": 2}
     params["dpo"]["profiles"]["cpu"] |= tiny | {"max_steps": 1}
+    params["evaluate"] |= {"max_targets": 4, "max_new_tokens": 12, "batch_size": 4, "bootstrap": 50}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     for package in ("curation", "pipeline", "training", "eval"):
         shutil.copytree(REPO / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))

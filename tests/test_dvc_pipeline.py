@@ -1,9 +1,13 @@
 """End to end: `dvc repro` of the real dvc.yaml on a tiny corpus, in a fresh git + DVC repository."""
 
+import csv
+import io
 import json
 import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -33,7 +37,7 @@ def test_dvc_repro_builds_every_stage_and_a_threshold_experiment_reruns_only_sel
             "api_key_env": "SAG_E2E_KEY",
         }
         (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-        run_pipeline(project)
+        run_pipeline(project, server)
         assert server.auth_headers and all(h == f"Bearer {secret}" for h in server.auth_headers)
     # The key reached the server, and no file the pipeline wrote: outputs, cache, logs, metrics, dvc.lock.
     leaks = [p for p in project.rglob("*") if p.is_file() and secret.encode() in p.read_bytes()]
@@ -41,7 +45,7 @@ def test_dvc_repro_builds_every_stage_and_a_threshold_experiment_reruns_only_sel
     assert (project / ".cache" / "llm.sqlite").exists() and (project / "dvc.lock").exists()
 
 
-def run_pipeline(project: Path) -> None:
+def run_pipeline(project: Path, server: LoopbackOpenAI) -> None:
     sh(project, "git", "init", "-q")
     sh(project, "dvc", "init", "-q")
     sh(project, "dvc", "repro")
@@ -75,6 +79,16 @@ def run_pipeline(project: Path) -> None:
     judged = "SELECT count(*) AS n FROM judgements WHERE reasons IS NOT NULL"
     assert sh(project, "sag", "sql", judged, "--format", "csv").split() == ["n", "6"]
     assert json.loads((project / "metrics/dpo.json").read_text())["steps"] == 1
+    # Evaluation: every system wrote for the same test-split targets, was scored, judged and compared.
+    ev = json.loads((project / "metrics/evaluate.json").read_text())
+    systems = ["llm", "base", "sft", "dpo", "sft_noref", "sft_shuffled", "vanilla", "tst"]
+    assert set(ev["systems"]) == {*systems, "human"} and ev["targets"] == min(4, ev["test_targets"]) >= 2
+    assert all(ev["systems"][s]["faithful_judged"] == ev["targets"] for s in systems)
+    assert set(ev["comparisons"]) == {f"{s} - sft" for s in systems if s != "sft"}
+    per_system = "SELECT count(DISTINCT system) AS s, count(*) AS n, bool_and(a.split = 'test') AS ok FROM eval_outputs e JOIN articles a ON a.post_id = e.target_post_id"
+    assert sh(project, "sag", "sql", per_system, "--format", "csv").split()[1] == f"8,{8 * ev['targets']},true"
+    assert (project / "models/sft_vanilla/config.json").exists() and (project / "models/sft_tst/config.json").exists()
+    assert "SAG evaluation report" in (project / "reports/report.html").read_text()
     assert sh(project, "dvc", "status").strip() == "Data and pipelines are up to date."
     again = sh(project, "dvc", "repro")
     assert "didn't change, skipping" in again and "Running stage" not in again
@@ -87,6 +101,23 @@ def run_pipeline(project: Path) -> None:
         assert f"Running stage '{stage}'" not in exp
     assert "Running stage 'neutralize'" in exp  # downstream of select: re-run, but from the cache
     shown = sh(project, "dvc", "exp", "show", "--csv")
-    assert "0.7" in shown and "pairs_kept" in shown
+    assert "0.7" in shown and "pairs_kept" in shown and "systems.dpo.rougeL" in shown
     neutral = json.loads((project / "metrics/neutralize.json").read_text())
     assert neutral["calls"] == 0 and neutral["cache_hits"] == neutral["targets"]
+    # A queue of thresholds runs in copies of the project (.dvc/tmp/exps) that share its LLM cache:
+    # nothing already asked is sent to the LLM again (the drafts for the same test targets, say).
+    sent = len(server.requests)
+    for threshold in ("0.5", "0.6"):
+        sh(project, "dvc", "exp", "run", "--queue", "-S", f"filter.threshold={threshold}")
+    sh(project, "dvc", "queue", "start")
+    deadline = time.monotonic() + 600
+    while re.search(r"\b(Queued|Running)\b", sh(project, "dvc", "queue", "status")):
+        assert time.monotonic() < deadline, sh(project, "dvc", "queue", "status")
+        time.sleep(3)
+    status = sh(project, "dvc", "queue", "status")
+    assert status.count("Success") == 2, status
+    rows = list(csv.DictReader(io.StringIO(sh(project, "dvc", "exp", "show", "--csv"))))
+    queued = [r for r in rows if r.get("filter.threshold") in ("0.5", "0.6")]
+    assert len(queued) == 2 and all(r["systems.dpo.rougeL"] not in ("", "-") for r in queued)
+    asked = {json.dumps(r["messages"]) for r in server.requests[:sent]}
+    assert [r for r in server.requests[sent:] if json.dumps(r["messages"]) in asked] == []

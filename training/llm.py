@@ -169,6 +169,17 @@ class LLMRunner:
         bar.close()
         return outcomes
 
+    def outputs(self, role: Role, items: list[dict], failures: list[dict]) -> dict:
+        """Parsed outputs by `item["key"]`; each failed item is appended to `failures` with its reason."""
+        done = {}
+        for item, outcome in zip(items, self.run(role, items), strict=True):
+            if outcome.output is None:
+                failures.append({"role": role.name, "input_id": item["id"], "reason": outcome.error,
+                                 "detail": outcome.detail, "response": outcome.response})  # fmt: skip
+            else:
+                done[item["key"]] = outcome.output
+        return done
+
     def _one(self, role: Role, item: dict) -> Outcome:
         messages = role.format_input(item)
         response = None

@@ -52,6 +52,14 @@ def every_role(request: dict) -> Reply:
                                  for i, pid in enumerate(ids)}))  # fmt: skip
     if "another judge" in system:
         return Reply(json.dumps({"overturn": False, "reason": ""}))
+    if "check an article for hallucinations" in system:
+        invented = any(c.isdigit() for c in _between(prompt, "article"))  # a toy rule, but a real verdict
+        return Reply(json.dumps({"faithful": {"hallucinated": invented, "reason": "digits" if invented else "none"},
+                                 "factual": {"hallucinated": False, "reason": "nothing false"}}))  # fmt: skip
+    if "restyle it" in system:
+        return Reply(json.dumps({"neutral": f"Plainly: {_between(prompt, 'instruction')}"}))
+    if "in the style of a given author" in system:
+        return Reply(json.dumps({"article": f"{_between(prompt, 'instruction')} (in the author's words)"}))
     if "<article>" in system:
         facts = _between(prompt, "facts").split(".")[0]
         return Reply(json.dumps({"corrected": f"{_between(prompt, 'article')} {facts}.", "fixes": ["added a fact"]}))

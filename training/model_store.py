@@ -8,9 +8,9 @@ folder under $SAG_CACHE/models/ and reused by every stage (LLM backend, SFT, gen
 from __future__ import annotations
 
 import importlib.metadata
-import os
 from pathlib import Path
 
+from curation.cache_dir import cache_dir
 from curation.errors import InputError
 
 DEFAULT = "packaged:SmolLM2-135M-Instruct"
@@ -29,7 +29,7 @@ def plain_model_dir(name: str, param: str = "llm.model") -> Path:
         source = Path(importlib.metadata.distribution(dist).locate_file(folder))
     except importlib.metadata.PackageNotFoundError:
         raise InputError(f"{name} needs the package {dist} (make setup installs it)") from None
-    target = Path(os.environ.get("SAG_CACHE", ".cache")) / "models" / name.split(":", 1)[1]
+    target = cache_dir() / "models" / name.split(":", 1)[1]
     if not (target / "config.json").exists():
         from transformers import AutoModelForCausalLM, AutoTokenizer
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import time
 from pathlib import Path
+
+from curation.cache_dir import cache_dir
 
 
 def checkpoint_dir(stage: str, fingerprint: dict) -> Path:
@@ -17,7 +18,7 @@ def checkpoint_dir(stage: str, fingerprint: dict) -> Path:
     runs), keyed by everything that decides the run, so an interrupted run resumes and a changed
     one starts afresh."""
     digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True, default=str).encode()).hexdigest()[:16]
-    return Path(os.environ.get("SAG_CACHE", ".cache")) / "checkpoints" / stage / digest
+    return cache_dir() / "checkpoints" / stage / digest
 
 
 def train_resumable(trainer) -> dict:

@@ -11,11 +11,14 @@ def run(*args):
 
 
 def test_help_lists_one_subcommand_per_dvc_stage():
-    stages = set(yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"])
+    stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    # the subcommand each stage runs (a foreach stage, like sft_ablation, runs its `do` command)
+    commands = {(spec.get("do") or spec)["cmd"].split()[1] for spec in stages.values()}
     out = run("--help")
     assert out.exit_code == 0
     listed = {line.split()[0] for line in out.output.split("Commands:")[1].strip().splitlines()}
-    assert {s.replace("_", "-") for s in stages} <= listed and {"sql", "tables", "fetch-data"} <= listed
+    assert commands <= listed and {"sql", "tables", "fetch-data", "generate", "report"} <= listed
+    assert {s.replace("_", "-") for s in stages} - listed == {"sft-ablation"}  # runs `sag sft --variant`
 
 
 def _one_line_error(out, *fragments):
@@ -62,3 +65,13 @@ def test_wrong_column_name_is_one_line(project, column):
     set_param(project, "ingest", column, "author", sub="columns")
     out = run_stage(project, "ingest", "data/forum.jsonl")
     _one_line_error(out, f"ingest.columns.{column}='author'", "columns there:")
+
+
+def test_generate_and_report_mistakes_are_one_line(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _one_line_error(run("generate", "-i", "x", "--model", "nowhere"), "params.yaml", "does not exist")
+    (tmp_path / "params.yaml").write_text((REPO / "params.yaml").read_text())
+    _one_line_error(run("generate", "-i", "a meetup on Friday", "--model", "nowhere"), "nowhere", "not a model folder")
+    _one_line_error(run("report", "missing.json", "out.parquet", "r.html"), "missing.json", "dvc repro evaluate")
+    (tmp_path / "dvc.yaml").write_text("stages: {}\n")  # a project, but no articles table yet
+    _one_line_error(run("generate", "-i", "x", "-p", "abc"), "articles")

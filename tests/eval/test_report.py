@@ -1,0 +1,64 @@
+"""The report renders in a real headless Chromium: no console errors, tables and plots present."""
+
+import json
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from eval.report import write_report
+
+CHROMIUM = Path("/usr/bin/chromium")
+SYSTEM = {"n": 2, "rouge1": 30.0, "rouge2": 10.0, "rougeL": 25.0, "bleu4": 5.0, "style_sim": 0.5, "authorship_acc": 0.5,
+          "with_unsupported_facts": 0.5, "faithful_hallucination_rate": 0.5, "factual_hallucination_rate": None,
+          "distinct_2": 0.9, "self_bleu": 3.0, "pairwise_distance": 0.4, "words": 80}  # fmt: skip
+DIFF = {"diff": 1.5, "low": 0.5, "high": 2.5, "significant": True, "n": 2}
+
+
+@pytest.fixture
+def report(tmp_path) -> Path:
+    metrics = {"backend": "extractive", "llm_model": "extractive-v1", "small_model": "tiny", "test_targets": 9,
+               "targets": 2, "authors": 2, "seconds": 1.0, "systems": {"sft": SYSTEM, "dpo": SYSTEM},
+               "comparisons": {"dpo - sft": dict.fromkeys(["rougeL", "bleu", "style_sim", "unsupported_facts"], DIFF)}}  # fmt: skip
+    (tmp_path / "metrics.json").write_text(json.dumps(metrics))
+    pl.DataFrame({"system": ["sft", "dpo"], "target_post_id": "t1", "user_id": "u", "instruction": "Write <b>it</b>",
+                  "output": ["one <script>alert(1)</script>", "two"], "article": "real"}).write_parquet(
+        tmp_path / "outputs.parquet")  # fmt: skip
+    shutil.copy(Path(__file__).parents[2] / "dvc.yaml", tmp_path / "dvc.yaml")
+    (tmp_path / "plots").mkdir()
+    (tmp_path / "plots" / "kept_vs_threshold.csv").write_text("threshold,pairs,targets\n0.1,10,5\n0.5,4,3\n")
+    return write_report(tmp_path / "metrics.json", tmp_path / "outputs.parquet", tmp_path / "report.html", tmp_path)
+
+
+def test_the_page_holds_every_section_and_escapes_outputs(report):
+    html = report.read_text()
+    assert "<script>" not in html and "&lt;script&gt;" in html  # an output can never run code in the report
+    assert "2 of 9 test-split targets" in html and "a seeded sample" in html and "extractive" in html
+    assert html.count("<svg") == 1 and "Kept pairs and targets vs filter.threshold" in html
+    assert "1 of 4" not in html and "4 of 4 differences" in html
+
+
+def test_the_page_renders_in_headless_chromium_without_console_errors(report, tmp_path):
+    assert CHROMIUM.exists(), "Chromium is missing: `make browser` (part of `make test`) installs Debian's chromium"
+    from playwright.sync_api import sync_playwright
+
+    errors = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])  # fmt: skip
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        requests = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(report.as_uri())
+        rows = page.locator("table").first.locator("tr").count()
+        svg_box = page.locator("svg").first.bounding_box()
+        page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+        browser.close()
+    assert errors == []
+    assert requests == [report.as_uri()]  # self-contained: nothing else is fetched
+    assert rows == 3 and svg_box["width"] > 100 and svg_box["height"] > 100
+    assert (tmp_path / "report.png").stat().st_size > 10_000
