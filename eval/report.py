@@ -142,11 +142,10 @@ def write_report(metrics_path: Path, outputs_path: Path, out_path: Path, root: P
                              "outputs": [*mine.select("system", "output").iter_rows(),
                                          ("human (real article)", first["article"])]})  # fmt: skip
     differences = [d for c in metrics.get("comparisons", {}).values() for d in c.values()]
-    baseline = next(iter(metrics.get("comparisons", {"x - ?": 0})), "x - ?").split(" - ")[-1]
     html = Environment(autoescape=True).from_string(PAGE).render(
         m=metrics, systems=sorted(metrics["systems"].items(), key=lambda kv: _order(kv[0])),
         comparisons=sorted(metrics.get("comparisons", {}).items(), key=lambda kv: _order(kv[0].split(" - ")[0])),
-        corpus=corpus, columns=COLUMNS, paired=PAIRED, fmt=_fmt, none=None, baseline=baseline,
+        corpus=corpus, columns=COLUMNS, paired=PAIRED, fmt=_fmt, none=None, baseline=metrics.get("baseline", "the baseline"),
         significant=sum(d["significant"] for d in differences), total=len(differences),
         plots=dvc_plots(root), examples=examples,
     )  # fmt: skip

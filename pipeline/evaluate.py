@@ -72,7 +72,8 @@ def main(pairs_path: Path, neutral_path: Path, articles_path: Path, models: Path
     drafts = {k: v["neutral"] for k, v in runner.outputs(DRAFT, items, failures).items()}
     written = runner.outputs(WRITE, items, failures) if "llm" in params.systems else {}
     generate_start = time.perf_counter()
-    base_model = plain_model_dir(load_section("sft", params_path)["model"], "sft.model")
+    small_model = load_section("sft", params_path)["model"]
+    base_model = plain_model_dir(small_model, "sft.model")
     small = _small_outputs(targets, drafts, params.systems, models, base_model, params, data)
     generate_seconds = time.perf_counter() - generate_start
 
@@ -116,14 +117,15 @@ def main(pairs_path: Path, neutral_path: Path, articles_path: Path, models: Path
         r |= s
     by_system = {s: [r for r in rows if r["system"] == s] for s in params.systems}
     metrics = {"systems": {}, "backend": llm.backend, "llm_model": llm.model,
-               "small_model": load_section("sft", params_path)["model"], "test_targets": int(frame["test_targets"][0])
+               "small_model": small_model, "baseline": params.baseline, "test_targets": int(frame["test_targets"][0])
                if len(frame) else 0, "targets": len(targets), "authors": len(users)}  # fmt: skip
     for system, mine in by_system.items():
         if mine:
             metrics["systems"][system] = scoring.system_metrics(mine, encode(semantic, [r["output"] for r in mine]))
+    # The real articles were encoded for the author profiles already: reuse those vectors.
+    real = np.array([profiles.own[t["target_post_id"]][1] for t in targets]) if targets else np.zeros((0, 1))
     human = [{"output": t["article"]} | s for t, s in zip(targets, scoring.style_scores(
-        encode(style, [t["article"] for t in targets]), [t["target_post_id"] for t in targets],
-        [t["user_id"] for t in targets], profiles), strict=True)]  # fmt: skip
+        real, [t["target_post_id"] for t in targets], [t["user_id"] for t in targets], profiles), strict=True)]  # fmt: skip
     if human:
         metrics["systems"]["human"] = scoring.system_metrics(human, encode(semantic, [t["article"] for t in targets]))
     metrics["comparisons"] = scoring.comparisons({s: m for s, m in by_system.items() if m}, params.baseline,

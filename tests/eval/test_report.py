@@ -18,7 +18,7 @@ DIFF = {"diff": 1.5, "low": 0.5, "high": 2.5, "significant": True, "n": 2}
 
 @pytest.fixture
 def report(tmp_path) -> Path:
-    metrics = {"backend": "extractive", "llm_model": "extractive-v1", "small_model": "tiny", "test_targets": 9,
+    metrics = {"backend": "extractive", "llm_model": "extractive-v1", "small_model": "tiny", "test_targets": 9, "baseline": "sft",
                "targets": 2, "authors": 2, "seconds": 1.0, "systems": {"sft": SYSTEM, "dpo": SYSTEM},
                "comparisons": {"dpo - sft": dict.fromkeys(["rougeL", "bleu", "style_sim", "unsupported_facts"], DIFF)}}  # fmt: skip
     (tmp_path / "metrics.json").write_text(json.dumps(metrics))
