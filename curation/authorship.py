@@ -1,36 +1,30 @@
 """How well a similarity tells authors apart, on users never seen in training.
 
 - verification ROC-AUC: every pair of articles, positive when both are by the same user;
-- retrieval accuracy: for each article that has an earlier post by its author, is its nearest
-  neighbour among (the author's earlier posts + every other user's articles) by the author?
+- retrieval accuracy (top-1, earlier only): for each article that has an earlier post by its
+  author, is its nearest neighbour among (the author's earlier posts + every other user's
+  articles) by the author?
 
 Both come with 95% intervals from a cluster bootstrap over users (users, not articles, are the
-unit that was sampled), so a difference between two filters can be read against its noise.
+unit that was sampled). Several scorers are measured on the *same* resamples, so the interval of
+a difference between two of them (`paired`) is the one to read, not the overlap of their own.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import roc_auc_score
+
+MEASURES = ("auc", "retrieval_accuracy")
 
 
 def char_ngram_similarity(fit_texts: list[str], texts: list[str]) -> np.ndarray:
     """Cosine similarity of character 3-gram TF-IDF vectors: a cheap, strong authorship baseline.
     The vocabulary and IDF come from `fit_texts` (training users), never from the evaluated texts."""
-    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(3, 3), sublinear_tf=True, min_df=2, max_features=200_000)
-    vectorizer.fit(fit_texts)
-    vectors = vectorizer.transform(texts)  # rows are L2-normalised
+    from curation.style_features import vectorizers
+
+    vectors = vectorizers(fit_texts)[0].transform(texts)  # rows are L2-normalised
     return (vectors @ vectors.T).toarray()
-
-
-def combine(*similarities: np.ndarray) -> np.ndarray:
-    """Mean of similarities standardised over the off-diagonal entries, so neither scale dominates."""
-    out = np.zeros_like(similarities[0], dtype=np.float64)
-    off = ~np.eye(len(out), dtype=bool)
-    for sim in similarities:
-        out += (sim - sim[off].mean()) / (sim[off].std() + 1e-12)
-    return out / len(similarities)
 
 
 def _pairs(users: np.ndarray):
@@ -54,35 +48,63 @@ def retrieval_hits(similarity: np.ndarray, users: np.ndarray, positions: np.ndar
     return np.array(hits, dtype=float)
 
 
-def evaluate(similarity: np.ndarray, users: np.ndarray, positions: np.ndarray, n_boot: int, seed: int) -> dict:
-    """AUC and retrieval accuracy with cluster-bootstrap 95% intervals over users."""
+def _interval(values: list[float]) -> list[float] | None:
+    if not values:
+        return None
+    low, high = np.percentile(values, [2.5, 97.5])
+    return [round(float(low), 4), round(float(high), 4)]
+
+
+def evaluate_many(
+    similarities: dict[str, np.ndarray],
+    users: np.ndarray,
+    positions: np.ndarray,
+    n_boot: int,
+    seed: int,
+    paired: tuple[tuple[str, str], ...] = (),
+) -> dict:
+    """{scorer: AUC and retrieval accuracy with 95% intervals}, plus `paired` differences
+    ("a - b": estimate, interval, share of resamples where a > b), all on the same user resamples."""
     i, j, same = _pairs(users)
-    pair_scores = similarity[i, j]
     queries = np.flatnonzero(positions >= 1)
-    hits = retrieval_hits(similarity, users, positions)
-    result = {
-        "auc": float(roc_auc_score(same, pair_scores)),
-        "retrieval_accuracy": float(hits.mean()) if len(hits) else float("nan"),
-        "queries": len(hits),
-        "users": len(np.unique(users)),
-        "pairs": len(pair_scores),
-    }
-    rng = np.random.default_rng(seed)
+    scores = {name: sim[i, j] for name, sim in similarities.items()}
+    hits = {name: retrieval_hits(sim, users, positions) for name, sim in similarities.items()}
     unique = np.unique(users)
-    # A pair belongs to the user of its first article; a query to its own user.
-    pairs_of = {u: np.flatnonzero(users[i] == u) for u in unique}
+    pairs_of = {u: np.flatnonzero(users[i] == u) for u in unique}  # a pair belongs to its first article's user
     queries_of = {u: np.flatnonzero(users[queries] == u) for u in unique}
-    aucs, accs = [], []
+    rng = np.random.default_rng(seed)
+    boot = {name: {m: [] for m in MEASURES} for name in similarities}
     for _ in range(n_boot):
         sample = rng.choice(unique, size=len(unique), replace=True)
         p = np.concatenate([pairs_of[u] for u in sample])
-        if same[p].any() and not same[p].all():
-            aucs.append(roc_auc_score(same[p], pair_scores[p]))
         q = np.concatenate([queries_of[u] for u in sample])
-        if len(q):
-            accs.append(hits[q].mean())
-    for name, values in (("auc", aucs), ("retrieval_accuracy", accs)):
-        if values:
-            low, high = np.percentile(values, [2.5, 97.5])
-            result[f"{name}_ci95"] = [round(float(low), 4), round(float(high), 4)]
-    return {k: round(v, 4) if isinstance(v, float) else v for k, v in result.items()}
+        auc_ok = same[p].any() and not same[p].all()
+        for name in similarities:
+            boot[name]["auc"].append(roc_auc_score(same[p], scores[name][p]) if auc_ok else np.nan)
+            boot[name]["retrieval_accuracy"].append(hits[name][q].mean() if len(q) else np.nan)
+    out = {}
+    for name in similarities:
+        out[name] = {
+            "auc": round(float(roc_auc_score(same, scores[name])), 4) if 0 < same.sum() < len(same) else None,
+            "retrieval_accuracy": round(float(hits[name].mean()), 4) if len(hits[name]) else None,
+            "queries": len(hits[name]),
+            "users": len(unique),
+            "pairs": len(same),
+        }
+        for m in MEASURES:
+            out[name][f"{m}_ci95"] = _interval([v for v in boot[name][m] if not np.isnan(v)])
+    for a, b in paired:
+        diff = {}
+        for m in MEASURES:
+            d = np.array(boot[a][m]) - np.array(boot[b][m])
+            d = d[~np.isnan(d)]
+            estimate = None if out[a][m] is None or out[b][m] is None else round(out[a][m] - out[b][m], 4)
+            diff[m] = {"difference": estimate, "ci95": _interval(list(d)),
+                       "share_a_better": round(float((d > 0).mean()), 4) if len(d) else None}  # fmt: skip
+        out[f"{a} - {b}"] = diff
+    return out
+
+
+def evaluate(similarity: np.ndarray, users: np.ndarray, positions: np.ndarray, n_boot: int, seed: int) -> dict:
+    """AUC and retrieval accuracy of one similarity, with cluster-bootstrap 95% intervals over users."""
+    return evaluate_many({"s": similarity}, users, positions, n_boot, seed)["s"]

@@ -35,6 +35,8 @@ th:first-child,td:first-child{text-align:left}.sig{font-weight:bold;color:#05a}.
 .ex{width:100%}.ex td{text-align:left;vertical-align:top;white-space:pre-wrap}code{background:#eee;padding:0 3px}
 </style></head><body>
 <h1>SAG evaluation report</h1>
+{% if m.not_enough_data %}<p class="note"><b>Not enough data at this threshold.</b> {{ m.not_enough_data }}.
+Lower <code>filter.threshold</code> (see the kept-pairs curve below) to evaluate.</p>{% endif %}
 <p>Backend <code>{{ m.backend }}</code> (LLM <code>{{ m.llm_model }}</code>), small model <code>{{ m.small_model }}</code>,
 corpus <code>{{ corpus }}</code>. {{ m.targets }} of {{ m.test_targets }} test-split targets
 ({{ m.authors }} authors never seen in training){% if m.targets < m.test_targets %}, a seeded sample{% endif %}.

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from curation.errors import InputError
+from curation.errors import InputError, NotEnoughData
 from training.sft_data import SFTDataParams, render_prompt
 
 # system -> (model key in the stage's model folders, prompt variant, which reference)
@@ -80,8 +80,11 @@ def evaluation_targets(
     total = len(rows)
     if params.max_targets and total > params.max_targets:
         rows = rows.sample(params.max_targets, seed=params.seed).sort("target_post_id")
-    if rows["user_id"].n_unique() < 2 and len(rows):
-        raise InputError("the evaluation needs test targets from at least 2 users (for shuffled references)")
+    if rows["user_id"].n_unique() < 2:
+        raise NotEnoughData(
+            f"{rows['user_id'].n_unique()} test-split user(s) with a selected reference and a neutral text;"
+            " the evaluation needs 2 (for shuffled references)"
+        )
     # Shuffled reference: the next target's reference in a seeded order that belongs to another user.
     order = rows.sample(fraction=1.0, seed=params.seed + 1, shuffle=True)
     users, refs = order["user_id"].to_list(), order["reference"].to_list()

@@ -23,6 +23,7 @@ def main(pairs_path: Path, neutral_path: Path, articles_path: Path, sft_model: P
     import polars as pl
 
     from curation.embeddings import encode, load_model, resolve_model
+    from curation.style_scorer import require_embedder
     from pipeline.neutralize import CACHE
     from training import correct, dpo_data, judge
     from training.dpo_data import DPODataParams
@@ -33,7 +34,7 @@ def main(pairs_path: Path, neutral_path: Path, articles_path: Path, sft_model: P
 
     params = build(DPODataParams, "build_dpo", params_path)
     require_model(sft_model, "sft")
-    require_model(filter_model, "train_filter")
+    filter_embedder = require_embedder(filter_model)
     llm = build(LLMParams, "llm", params_path)
     prompts = dpo_data.align_prompts(
         read_table(pairs_path, "select"), read_table(neutral_path, "neutralize"),
@@ -70,7 +71,7 @@ def main(pairs_path: Path, neutral_path: Path, articles_path: Path, sft_model: P
     cache.close()
 
     semantic = load_model(resolve_model(load_section("filter", params_path)["base_model"]), "fp32")
-    style = load_model(filter_model, "fp32")
+    style = load_model(filter_embedder, "fp32")
 
     def embed(texts: list[str]) -> list:  # DDPO's two spaces: the trained style filter and the base model
         return [encode(style, texts), encode(semantic, texts)]

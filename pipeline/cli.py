@@ -104,21 +104,24 @@ def curate(posts_path: Path, out_dir: Path, metrics_path: Path, params_path: Pat
 
 
 @main.command("train-filter")
-@path_args("articles_path", "model_out", "metrics_path", "loss_path")
+@path_args("articles_path", "model_out", "metrics_path", "live_dir", "curve_path")
 @PARAMS
 @user_errors
-def train_filter(articles_path, model_out, metrics_path, loss_path, params_path):
-    """Fine-tune the style embedder on train users; measure it against base and char 3-grams on test users.
+def train_filter(articles_path, model_out, metrics_path, live_dir, curve_path, params_path):
+    """Train the style embedder and the calibrated scorers on train users; measure every scorer on test users.
 
-    Example: sag train-filter outputs/curate/articles.parquet models/style_filter metrics/filter.json plots/filter_loss.csv
+    Example: sag train-filter outputs/curate/articles.parquet models/style_filter metrics/filter.json plots/filter plots/filter_reliability.csv
     """
+    from curation.filter_fit import MEASURED
     from pipeline import train_filter as stage
 
-    m = stage.main(articles_path, model_out, metrics_path, loss_path, params_path)
-    for name in ("base", "trained", "char3gram", "trained+char3gram"):
+    m = stage.main(articles_path, model_out, metrics_path, live_dir, curve_path, params_path)
+    for name in MEASURED:
         click.echo(
-            f"  {name:<18} AUC {m[name]['auc']:.3f} {m[name].get('auc_ci95')}  retrieval {m[name]['retrieval_accuracy']:.3f}"
+            f"  {name:<10} AUC {m[name]['auc']:.3f} {m[name]['auc_ci95']}"
+            f"  retrieval {m[name]['retrieval_accuracy']:.3f} {m[name]['retrieval_accuracy_ci95']}"
         )
+    click.echo(f"  best: {m['best_scorer']}; fused model: {m['scorer_fit']['fused_model']}")
 
 
 @main.command()
@@ -126,7 +129,7 @@ def train_filter(articles_path, model_out, metrics_path, loss_path, params_path)
 @PARAMS
 @user_errors
 def score(articles_path, model_dir, pairs_path, metrics_path, plot_path, params_path):
-    """Embed every article (cached) and score every earlier->later pair of the same user.
+    """Score every earlier->later pair of a user's articles with the calibrated style filter (filter.scorer).
 
     Example: sag score outputs/curate/articles.parquet models/style_filter outputs/score/pairs.parquet metrics/score.json plots/pair_scores.csv
     """
@@ -139,19 +142,20 @@ def score(articles_path, model_dir, pairs_path, metrics_path, plot_path, params_
 
 
 @main.command()
-@path_args("pairs_path", "out_path", "metrics_path", "plot_path")
+@path_args("pairs_path", "out_path", "dropped_path", "metrics_path", "plot_path")
 @PARAMS
 @user_errors
-def select(pairs_path, out_path, metrics_path, plot_path, params_path):
-    """Keep the pairs whose score reaches filter.threshold (best filter.refs_per_target per target).
+def select(pairs_path, out_path, dropped_path, metrics_path, plot_path, params_path):
+    """Keep the pairs the filter gives at least filter.threshold (best filter.refs_per_target per target).
 
-    Example: sag select outputs/score/pairs.parquet outputs/select/selected_pairs.parquet metrics/select.json plots/kept_vs_threshold.csv
+    Example: sag select outputs/score/pairs.parquet outputs/select/selected_pairs.parquet outputs/select/dropped_pairs.parquet metrics/select.json plots/kept_vs_threshold.csv
     """
     from pipeline import select as stage
 
-    m = stage.main(pairs_path, out_path, metrics_path, plot_path, params_path)
+    m = stage.main(pairs_path, out_path, dropped_path, metrics_path, plot_path, params_path)
     click.echo(
-        f"select: kept {m['pairs_kept']} of {m['pairs_in']} pairs, {m['targets_kept']} of {m['targets_in']} targets"
+        f"select: kept {m['pairs_kept']} of {m['pairs_in']} pairs, {m['targets_kept']} of {m['targets_in']} targets;"
+        f" dropped {m['pairs_dropped']}"
     )
 
 
@@ -261,9 +265,9 @@ def report(metrics_path, outputs_path, out_path):
 
     Example: sag report metrics/evaluate.json outputs/evaluate/eval_outputs.parquet reports/report.html
     """
-    from eval.report import write_report
+    from pipeline import report as stage
 
-    write_report(metrics_path, outputs_path, out_path, root=Path.cwd())
+    stage.main(metrics_path, outputs_path, out_path)
     click.echo(f"report: {out_path}")
 
 

@@ -16,13 +16,18 @@ def main(dpo_path: Path, sft_model: Path, model_out: Path, metrics_path: Path, l
          params_path: Path) -> dict:  # fmt: skip
     import polars as pl
 
+    from pipeline.untrained import pass_through
     from training.dpo import DPOParams, train
     from training.trainer_setup import file_md5, write_card
 
     params = build(DPOParams, "dpo", params_path)
     require_model(sft_model, "sft")
     table = read_table(dpo_path, "build_dpo")
-    pairs = table.filter(pl.col("source").is_in(params.sources)).to_dicts()
+    pairs = table.filter(pl.col("source").is_in(params.sources)).to_dicts() if "source" in table.columns else []
+    if not pairs:
+        why = f"0 preference pairs from dpo.sources={params.sources!r} at this filter.threshold"
+        return pass_through(sft_model, model_out, live_dir, metrics_path, why, profile=params.profile,
+                            weighted=params.weighted, sources=params.sources)  # fmt: skip
     shutil.rmtree(model_out, ignore_errors=True)
     metrics = {"profile": params.profile, "weighted": params.weighted, "sources": params.sources,
                **train(pairs, params, sft_model, model_out, live_dir)}  # fmt: skip

@@ -39,12 +39,27 @@ def _small_outputs(targets: list[dict], drafts: dict, systems: list[str], models
     return out
 
 
+def not_enough_data(why: str, out_dir: Path, metrics_path: Path) -> dict:
+    """Empty outputs and metrics that say why: a threshold sweep still gets a row for this point."""
+    import polars as pl
+
+    write_table(pl.DataFrame(schema={"system": pl.String, "target_post_id": pl.String, "user_id": pl.String,
+                                     "output": pl.String, "article": pl.String}), out_dir / "eval_outputs.parquet")  # fmt: skip
+    write_table(pl.DataFrame(schema=dict.fromkeys(FAILURE_COLUMNS, pl.String)), out_dir / "eval_failures.parquet")
+    write_table(pl.DataFrame(schema={"stage": pl.String, "input_id": pl.String}), out_dir / "llm_calls.parquet")
+    metrics = {"not_enough_data": why, "systems": {}, "comparisons": {}, "targets": 0}
+    write_metrics(metrics, metrics_path)
+    return metrics | {"test_targets": 0, "seconds": 0.0}
+
+
 def main(pairs_path: Path, neutral_path: Path, articles_path: Path, models: Path, out_dir: Path,
          metrics_path: Path, params_path: Path) -> dict:  # fmt: skip
     import numpy as np
     import polars as pl
 
     from curation.embeddings import encode, load_model, resolve_model
+    from curation.errors import NotEnoughData
+    from curation.style_scorer import require_embedder
     from eval import factcheck, scoring
     from eval.systems import SMALL, EvalParams, evaluation_targets
     from pipeline.neutralize import CACHE
@@ -58,11 +73,14 @@ def main(pairs_path: Path, neutral_path: Path, articles_path: Path, models: Path
     params = build(EvalParams, "evaluate", params_path)
     llm = build(LLMParams, "llm", params_path)
     data = build(SFTDataParams, "build_sft", params_path)
-    style = load_model(require_model(models / "style_filter", "train_filter"), "fp32")
+    style = load_model(require_embedder(models / "style_filter"), "fp32")
     articles = read_table(articles_path, "curate")
-    frame = evaluation_targets(
-        read_table(pairs_path, "select"), read_table(neutral_path, "neutralize"), articles, params
-    )
+    try:
+        frame = evaluation_targets(
+            read_table(pairs_path, "select"), read_table(neutral_path, "neutralize"), articles, params
+        )
+    except NotEnoughData as why:
+        return not_enough_data(str(why), out_dir, metrics_path)
     targets = frame.to_dicts()
 
     cache = LLMCache(CACHE)

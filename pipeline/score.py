@@ -1,7 +1,10 @@
-"""`score` stage: embed every curated article with the trained filter (cached) and score all
-earlier -> later pairs of the same user.
+"""`score` stage: score every earlier -> later pair of a user's articles with the style filter.
 
     sag score outputs/curate/articles.parquet models/style_filter outputs/score/pairs.parquet metrics/score.json plots/pair_scores.csv
+
+`score` is the calibrated probability from `filter.scorer` (embedding | char_ngram | fused); the
+raw cosines (trained and base embedder, character 3-gram and word TF-IDF) are kept beside it so
+SQL can compare them. Embeddings are cached: a change of scorer re-embeds nothing.
 """
 
 from __future__ import annotations
@@ -18,23 +21,27 @@ def main(
     import numpy as np
     import polars as pl
 
-    from curation.embeddings import embed_cached, fingerprint, load_model, resolve_model
+    from curation.filter_fit import Embedders
+    from curation.style_features import SIMILARITIES, FEATURES, pair_features
     from curation.style_filter import FilterTrainParams
-    from curation.style_pairs import ScoreParams, SelectParams, cross_user_scores, score_pairs, sort_articles
+    from curation.style_pairs import ScoreParams, SelectParams, cross_user_pairs, pair_indices, pairs_table, sort_articles
+    from curation.style_scorer import StyleScorer
 
     params = build(ScoreParams, "filter", params_path, shared_with=(FilterTrainParams, SelectParams))
+    scorer = StyleScorer.load(model_dir)
     articles = sort_articles(read_table(articles_path, "curate"))
-    model_dir = resolve_model(str(model_dir))
-    model = load_model(model_dir, params.precision)
-    vectors, cache = embed_cached(
-        model, f"{fingerprint(model_dir)}-{params.precision}", articles.get_column("text").to_list(), progress=True
-    )
-    pairs, counts = score_pairs(articles, vectors, params.max_refs_per_target)
-    cross = cross_user_scores(articles, vectors, n=max(len(pairs), 1000), seed=13)
+    embedders = Embedders.for_filter(model_dir, scorer.meta, params.precision)
+    feats = embedders.features(articles.get_column("text").to_list(), scorer.tfidf, progress=True)
+    ref, target, counts = pair_indices(articles, params.max_refs_per_target)
+    X = pair_features(feats, target, ref)
+    raw = {name: X[:, FEATURES.index(name)] for name in SIMILARITIES}
+    pairs = pairs_table(articles, ref, target, scorer.predict(params.scorer, X), **raw)
+    a, b = cross_user_pairs(articles.get_column("user_id").to_numpy(), n=max(len(pairs), 1000), seed=13)
+    cross = scorer.predict(params.scorer, pair_features(feats, a, b))
     write_table(pairs, pairs_path)
 
     # Histogram of same-user vs cross-user scores, as a DVC plot.
-    bins = np.linspace(-1, 1, 41)
+    bins = np.linspace(0, 1, 21)
     same_hist, _ = np.histogram(pairs.get_column("score").to_numpy(), bins=bins)
     cross_hist, _ = np.histogram(cross, bins=bins)
     write_csv(
@@ -44,10 +51,11 @@ def main(
     same = pairs.get_column("score")
     metrics = {
         **counts,
+        "scorer": params.scorer,
         "articles": len(articles),
         "users": articles.get_column("user_id").n_unique(),
         "targets": pairs.get_column("target_post_id").n_unique(),
-        "embedding": cache,
+        "embedding": embedders.stats,
         "same_user_mean_score": round(float(same.mean()), 4) if len(same) else None,
         "cross_user_mean_score": round(float(cross.mean()), 4) if len(cross) else None,
     }

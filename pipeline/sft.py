@@ -22,6 +22,8 @@ def main(sft_path: Path, model_out: Path, metrics_path: Path, live_dir: Path, pa
 
     import polars as pl
 
+    from pipeline.untrained import pass_through
+    from training.model_store import plain_model_dir
     from training.sft import SFTParams, train
     from training.trainer_setup import file_md5, write_card
 
@@ -30,6 +32,10 @@ def main(sft_path: Path, model_out: Path, metrics_path: Path, live_dir: Path, pa
         params = dataclasses.replace(params, variant=variant)
     table = read_table(sft_path, "build_sft")
     examples = table.filter(pl.col("variant") == params.variant).select("prompt", "completion").to_dicts()
+    if not examples:
+        why = f"0 training examples for sft.variant={params.variant!r} at this filter.threshold"
+        start = plain_model_dir(params.model, "sft.model")
+        return pass_through(start, model_out, live_dir, metrics_path, why, variant=params.variant, profile=params.profile)
     shutil.rmtree(model_out, ignore_errors=True)
     metrics = {"variant": params.variant, "profile": params.profile, **train(examples, params, model_out, live_dir)}
     write_card(model_out, f"S-SFT ({params.variant})", params.model, {str(sft_path): file_md5(sft_path)},

@@ -56,9 +56,9 @@ def make_trainer(pairs: list[dict], params: DPOParams, model_dir: Path, run_dir:
 
 
 def train(pairs: list[dict], params: DPOParams, model_dir: Path, out_dir: Path, live_dir: Path) -> dict:
+    from curation.training_log import dvclive_callback
     from training.trainer_setup import (
         checkpoint_dir,
-        dvclive_callback,
         file_md5,
         logged_losses,
         save_plain,

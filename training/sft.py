@@ -62,7 +62,8 @@ def make_trainer(examples: list[dict], params: SFTParams, run_dir: Path, callbac
 
 def train(examples: list[dict], params: SFTParams, out_dir: Path, live_dir: Path, progress: bool = True) -> dict:
     """Train on `examples` ({prompt, completion} in TRL's conversational format); save a plain model folder."""
-    from training.trainer_setup import checkpoint_dir, dvclive_callback, logged_losses, save_plain, train_resumable
+    from curation.training_log import dvclive_callback
+    from training.trainer_setup import checkpoint_dir, logged_losses, save_plain, train_resumable
 
     run_dir = checkpoint_dir("sft", {"params": params, "settings": params.settings(), "examples": examples})
     trainer = make_trainer(examples, params, run_dir, [dvclive_callback(live_dir)], progress)
