@@ -176,8 +176,8 @@ def kfold_cheap(frame: pl.DataFrame, embedders: Embedders, params: FilterTrainPa
     return out
 
 
-def build_filter(articles: pl.DataFrame, params: FilterTrainParams, out_dir: Path, live_dir: Path) -> tuple[dict, list]:
-    """Train the embedder, fit the scorers, save both in `out_dir`; returns (metrics, reliability curve rows)."""
+def user_roles(articles: pl.DataFrame, params: FilterTrainParams) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(fit, validation, test) articles, sorted by (user_id, position); see the module docstring."""
     articles = articles.sort("user_id", "position")
     train_set = articles.filter(pl.col("split") == "train")
     test_set = articles.filter(pl.col("split") == "test")
@@ -186,6 +186,12 @@ def build_filter(articles: pl.DataFrame, params: FilterTrainParams, out_dir: Pat
     val_set = train_set.filter(pl.col("user_id").is_in(held))
     if fit_set.is_empty() or val_set.get_column("user_id").n_unique() < 2 or test_set.get_column("user_id").n_unique() < 2:
         raise InputError("the style filter needs train users (2+ of them for validation) and 2+ test users (see curate.split)")
+    return fit_set, val_set, test_set
+
+
+def build_filter(articles: pl.DataFrame, params: FilterTrainParams, out_dir: Path, live_dir: Path) -> tuple[dict, list]:
+    """Train the embedder, fit the scorers, save both in `out_dir`; returns (metrics, reliability curve rows)."""
+    fit_set, val_set, test_set = user_roles(articles, params)
 
     base_dir = resolve_model(params.base_model)
     embedders = Embedders(base_dir)
@@ -224,7 +230,7 @@ def build_filter(articles: pl.DataFrame, params: FilterTrainParams, out_dir: Pat
         **measures,
         "kfold_non_test_users": kfold_cheap(non_test, embedders, params),
         "scorer_fit": report,
-        "users": {"fit": fit_set.get_column("user_id").n_unique(), "validation": len(held),
+        "users": {"fit": fit_set.get_column("user_id").n_unique(), "validation": val_set.get_column("user_id").n_unique(),
                   "test": test_set.get_column("user_id").n_unique()},  # fmt: skip
         "training": {
             "tune": params.tune,

@@ -195,7 +195,7 @@ def train(model_dir: Path, triplets: pl.DataFrame, params: FilterTrainParams, ou
     from datasets import Dataset
     from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
-    from sentence_transformers.training_args import SentenceTransformerTrainingArguments
+    from sentence_transformers.sentence_transformer.training_args import SentenceTransformerTrainingArguments
 
     from curation.training_log import dvclive_callback
 

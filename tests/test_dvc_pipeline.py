@@ -63,7 +63,10 @@ def run_pipeline(project: Path, server: LoopbackOpenAI) -> None:
     )
     assert out.split() == ["n,ok", "120,true"]
     filt = json.loads((project / "metrics/filter.json").read_text())
-    assert {"base", "trained", "char3gram"} <= set(filt) and filt["training"]["steps"] >= 1
+    assert {"base", "trained", "char3gram", "word", "fused"} <= set(filt) and len(filt["training"]["log"]) == 3
+    assert json.loads((project / "metrics/select.json").read_text())["pairs_kept"] == 20 * 3  # best ref per target
+    probability = "SELECT min(score) >= 0 AND max(score) <= 1 AS ok, count(char3_cos) = count(*) AS raw FROM pairs"
+    assert sh(project, "sag", "sql", probability, "--format", "csv").split() == ["ok,raw", "true,true"]
     leaked = "SELECT count(*) AS n FROM sft JOIN articles a ON a.post_id = sft.target_post_id WHERE a.split <> 'train'"
     assert sh(project, "sag", "sql", leaked, "--format", "csv").split() == ["n", "0"]
     neutral = json.loads((project / "metrics/neutralize.json").read_text())
@@ -104,10 +107,15 @@ def run_pipeline(project: Path, server: LoopbackOpenAI) -> None:
     assert "0.7" in shown and "pairs_kept" in shown and "systems.dpo.rougeL" in shown
     neutral = json.loads((project / "metrics/neutralize.json").read_text())
     assert neutral["calls"] == 0 and neutral["cache_hits"] == neutral["targets"]
+    # Another scorer re-scores the pairs from cached embeddings: the filter is not retrained.
+    exp = sh(project, "dvc", "exp", "run", "-S", "filter.scorer=char_ngram")
+    assert "Running stage 'score'" in exp and "Running stage 'train_filter'" not in exp
+    assert json.loads((project / "metrics/score.json").read_text())["embedding"]["embedded"] == 0
     # A queue of thresholds runs in copies of the project (.dvc/tmp/exps) that share its LLM cache:
     # nothing already asked is sent to the LLM again (the drafts for the same test targets, say).
     sent = len(server.requests)
-    for threshold in ("0.5", "0.6"):
+    # 1.0 keeps no pair: every stage after select still completes and says why.
+    for threshold in ("0.3", "1.0"):
         sh(project, "dvc", "exp", "run", "--queue", "-S", f"filter.threshold={threshold}")
     sh(project, "dvc", "queue", "start")
     deadline = time.monotonic() + 600
@@ -117,7 +125,9 @@ def run_pipeline(project: Path, server: LoopbackOpenAI) -> None:
     status = sh(project, "dvc", "queue", "status")
     assert status.count("Success") == 2, status
     rows = list(csv.DictReader(io.StringIO(sh(project, "dvc", "exp", "show", "--csv"))))
-    queued = [r for r in rows if r.get("filter.threshold") in ("0.5", "0.6")]
-    assert len(queued) == 2 and all(r["systems.dpo.rougeL"] not in ("", "-") for r in queued)
+    queued = {r.get("filter.threshold"): r for r in rows if r.get("filter.threshold") in ("0.3", "1.0")}
+    assert len(queued) == 2 and queued["0.3"]["systems.dpo.rougeL"] not in ("", "-")
+    said = [v for k, v in queued["1.0"].items() if k.endswith("not_enough_data") and v not in ("", "-")]
+    assert len(said) >= 3, queued["1.0"]  # sft, dpo and evaluate each say why
     asked = {json.dumps(r["messages"]) for r in server.requests[:sent]}
     assert [r for r in server.requests[sent:] if json.dumps(r["messages"]) in asked] == []

@@ -1,6 +1,6 @@
 import numpy as np
 
-from curation.authorship import char_ngram_similarity, combine, evaluate, retrieval_hits
+from curation.authorship import char_ngram_similarity, evaluate, evaluate_many, retrieval_hits
 
 USERS = np.array(["a", "a", "a", "b", "b", "c", "c"])
 POSITIONS = np.array([0, 1, 2, 0, 1, 0, 1])
@@ -40,10 +40,24 @@ def test_bootstrap_interval_brackets_the_estimate():
     assert low < m["auc"] < high and 0.5 < m["auc"] < 1
 
 
-def test_char_ngrams_see_style_and_combine_standardises():
+def test_char_ngrams_see_style():
     fit = ["I reckon so, mate!!", "Indeed; one must concur.", "lol ok so yeah", "Furthermore; thus."] * 3
     texts = ["ok lol yeah so", "lol yeah ok", "Indeed; one must concur.", "Indeed; furthermore; thus."]
     sim = char_ngram_similarity(fit, texts)
     assert sim[0, 1] > sim[0, 2] and sim[2, 3] > sim[1, 3]
-    both = combine(sim, sim * 10)
-    assert np.allclose(both, combine(sim))
+
+
+def test_paired_difference_uses_the_same_resamples():
+    rng = np.random.default_rng(2)
+    users = np.repeat(np.arange(20).astype(str), 4)
+    positions = np.tile(np.arange(4), 20)
+    truth = (users[:, None] == users[None, :]).astype(float)
+    noise = rng.normal(size=(80, 80))
+    good, bad = truth + (noise + noise.T) / 2, truth * 0.2 + (noise + noise.T) / 2
+    m = evaluate_many({"good": good, "bad": bad}, users, positions, n_boot=200, seed=0, paired=(("good", "bad"),))
+    diff = m["good - bad"]["auc"]
+    assert diff["difference"] == round(m["good"]["auc"] - m["bad"]["auc"], 4) > 0
+    assert diff["ci95"][0] > 0 and diff["share_a_better"] == 1.0
+    # the same similarity twice differs by exactly zero on every resample
+    same = evaluate_many({"a": good, "b": good.copy()}, users, positions, n_boot=50, seed=0, paired=(("a", "b"),))
+    assert same["a - b"]["auc"]["ci95"] == [0.0, 0.0]

@@ -44,21 +44,37 @@ def test_max_refs_bounds_the_work_and_counts_the_cut():
     assert counts["pairs_cut_by_max_refs"] == 13 - len(pairs)
 
 
-def test_select_keeps_the_best_references_above_the_threshold():
+def probabilities(pairs: pl.DataFrame) -> pl.DataFrame:
+    return pairs.with_columns((pl.col("score") + 1) / 2)  # cosines as stand-in probabilities in [0, 1]
+
+
+def test_select_keeps_the_best_references_above_the_threshold_and_says_why_it_drops_the_rest():
     frame, vectors = articles()
-    pairs, _ = score_pairs(frame, vectors, max_refs=10)
-    best = select_pairs(pairs, threshold=-1.0, refs_per_target=1)
+    pairs = probabilities(score_pairs(frame, vectors, max_refs=10)[0])
+    best, dropped = select_pairs(pairs, threshold=0.0, refs_per_target=1)
     assert len(best) == pairs.get_column("target_post_id").n_unique()
     top = pairs.group_by("target_post_id").agg(pl.col("score").max())
     assert dict(best.select("target_post_id", "score").iter_rows()) == dict(top.iter_rows())
-    every = select_pairs(pairs, threshold=0.0, refs_per_target=0)
-    assert every.height == (pairs.get_column("score") >= 0).sum()
+    assert set(dropped.get_column("reason")) == {"not_best_reference"} and len(best) + len(dropped) == len(pairs)
+    every, dropped = select_pairs(pairs, threshold=0.5, refs_per_target=0)
+    assert every.height == (pairs.get_column("score") >= 0.5).sum()
+    assert set(dropped.get_column("reason")) == {"below_threshold"} and len(every) + len(dropped) == len(pairs)
+    assert dropped.get_column("detail").str.contains("< filter.threshold 0.5").all()
+
+
+def test_a_target_keeps_its_best_reference_that_passes_the_threshold():
+    pairs = pl.DataFrame({"user_id": ["u"] * 2, "ref_post_id": ["a", "b"], "target_post_id": ["t", "t"],
+                          "ref_position": [0, 1], "target_position": [2, 2], "score": [0.9, 0.6]})  # fmt: skip
+    kept, dropped = select_pairs(pairs, threshold=0.5, refs_per_target=1)
+    assert kept.get_column("ref_post_id").to_list() == ["a"]
+    assert dropped.select("ref_post_id", "reason").rows() == [("b", "not_best_reference")]
 
 
 def test_threshold_sweep_never_grows():
     frame, vectors = articles()
-    pairs, _ = score_pairs(frame, vectors, max_refs=10)
+    pairs = probabilities(score_pairs(frame, vectors, max_refs=10)[0])
     sweep = threshold_sweep(pairs, refs_per_target=0)
+    assert sweep.get_column("threshold").to_list()[::10] == [0.0, 0.5, 1.0]
     assert sweep.get_column("pairs").to_list()[0] == len(pairs)
     assert (sweep.get_column("pairs").diff().drop_nulls() <= 0).all()
 
@@ -68,7 +84,9 @@ def test_threshold_sweep_never_grows():
     [
         (lambda: ScoreParams(max_refs_per_target=0), "filter.max_refs_per_target=0"),
         (lambda: ScoreParams(precision="fp8"), "filter.precision='fp8'"),
+        (lambda: ScoreParams(scorer="bert"), "filter.scorer='bert'"),
         (lambda: SelectParams(threshold=2), "filter.threshold=2"),
+        (lambda: SelectParams(threshold=-0.1), "a probability"),
         (lambda: SelectParams(refs_per_target=-1), "filter.refs_per_target=-1"),
     ],
 )
