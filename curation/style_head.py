@@ -28,7 +28,8 @@ def train_head(
     """(weight, bias, log): the linear map with the best `validate(weight, bias)` score over epochs
     (epoch 0 is the identity). `examples` are row numbers into `vectors` (style_filter.triplet_rows)."""
     import torch
-    from dvclive import Live
+
+    from curation.training_log import live_files
 
     torch.manual_seed(params.seed)
     dim = vectors.shape[1]
@@ -46,8 +47,7 @@ def train_head(
     best_w, best_b = snapshot()
     best = validate(best_w, best_b)
     log = [{"epoch": 0, "loss": None, "validation_auc": round(best, 4)}]
-    live = Live(str(live_dir), save_dvc_exp=False, dvcyaml=None)
-    live._init_dvc = lambda: None  # the stage already runs under DVC (see curation/training_log.py)
+    live = live_files(live_dir)
     step = 0
     for epoch in range(1, params.head_epochs + 1):
         losses = []

@@ -206,6 +206,8 @@ def sft(sft_path, model_out, metrics_path, live_dir, params_path, variant):
 
     m = stage.main(sft_path, model_out, metrics_path, live_dir, params_path, variant)
     click.echo(f"sft: {m['steps']} steps on {m['examples']} examples, loss {m['first_loss']} -> {m['final_loss']}")
+    if m.get("not_enough_data"):
+        click.echo(f"  not trained: {m['not_enough_data']}")
 
 
 @main.command("build-dpo")
@@ -239,6 +241,8 @@ def dpo(dpo_path, sft_model, model_out, metrics_path, live_dir, params_path):
 
     m = stage.main(dpo_path, sft_model, model_out, metrics_path, live_dir, params_path)
     click.echo(f"dpo: {m['steps']} steps on {m['pairs']} pairs, loss {m['first_loss']} -> {m['final_loss']}")
+    if m.get("not_enough_data"):
+        click.echo(f"  not trained: {m['not_enough_data']}")
 
 
 @main.command()
@@ -255,6 +259,8 @@ def evaluate(pairs_path, neutral_path, articles_path, models, out_dir, metrics_p
     m = stage.main(pairs_path, neutral_path, articles_path, models, out_dir, metrics_path, params_path)
     click.echo(f"evaluate: {len(m['systems'])} systems on {m['targets']} of {m['test_targets']} test targets "
                f"in {m['seconds']} s")  # fmt: skip
+    if m.get("not_enough_data"):
+        click.echo(f"  not enough data: {m['not_enough_data']}")
 
 
 @main.command()

@@ -39,7 +39,7 @@ def _small_outputs(targets: list[dict], drafts: dict, systems: list[str], models
     return out
 
 
-def not_enough_data(why: str, out_dir: Path, metrics_path: Path) -> dict:
+def not_enough_data(why: str, out_dir: Path, metrics_path: Path, **context) -> dict:
     """Empty outputs and metrics that say why: a threshold sweep still gets a row for this point."""
     import polars as pl
 
@@ -47,9 +47,10 @@ def not_enough_data(why: str, out_dir: Path, metrics_path: Path) -> dict:
                                      "output": pl.String, "article": pl.String}), out_dir / "eval_outputs.parquet")  # fmt: skip
     write_table(pl.DataFrame(schema=dict.fromkeys(FAILURE_COLUMNS, pl.String)), out_dir / "eval_failures.parquet")
     write_table(pl.DataFrame(schema={"stage": pl.String, "input_id": pl.String}), out_dir / "llm_calls.parquet")
-    metrics = {"not_enough_data": why, "systems": {}, "comparisons": {}, "targets": 0}
+    metrics = {"not_enough_data": why, "systems": {}, "comparisons": {}, "targets": 0, "test_targets": 0,
+               "authors": 0, "seconds": 0.0, **context}  # fmt: skip
     write_metrics(metrics, metrics_path)
-    return metrics | {"test_targets": 0, "seconds": 0.0}
+    return metrics
 
 
 def main(pairs_path: Path, neutral_path: Path, articles_path: Path, models: Path, out_dir: Path,
@@ -80,7 +81,8 @@ def main(pairs_path: Path, neutral_path: Path, articles_path: Path, models: Path
             read_table(pairs_path, "select"), read_table(neutral_path, "neutralize"), articles, params
         )
     except NotEnoughData as why:
-        return not_enough_data(str(why), out_dir, metrics_path)
+        return not_enough_data(str(why), out_dir, metrics_path, backend=llm.backend, llm_model=llm.model,
+                               small_model=load_section("sft", params_path)["model"], baseline=params.baseline)  # fmt: skip
     targets = frame.to_dicts()
 
     cache = LLMCache(CACHE)

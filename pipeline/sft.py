@@ -31,7 +31,8 @@ def main(sft_path: Path, model_out: Path, metrics_path: Path, live_dir: Path, pa
     if variant:
         params = dataclasses.replace(params, variant=variant)
     table = read_table(sft_path, "build_sft")
-    examples = table.filter(pl.col("variant") == params.variant).select("prompt", "completion").to_dicts()
+    mine = table.filter(pl.col("variant") == params.variant) if "prompt" in table.columns else table.clear()
+    examples = mine.select("prompt", "completion").to_dicts() if len(mine) else []
     if not examples:
         why = f"0 training examples for sft.variant={params.variant!r} at this filter.threshold"
         start = plain_model_dir(params.model, "sft.model")

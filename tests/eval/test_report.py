@@ -62,3 +62,16 @@ def test_the_page_renders_in_headless_chromium_without_console_errors(report, tm
     assert requests == [report.as_uri()]  # self-contained: nothing else is fetched
     assert rows == 3 and svg_box["width"] > 100 and svg_box["height"] > 100
     assert (tmp_path / "report.png").stat().st_size > 10_000
+
+
+def test_a_threshold_that_leaves_no_targets_gives_a_page_that_says_so(tmp_path):
+    from pipeline.evaluate import not_enough_data
+
+    why = "1 test-split user(s) with a selected reference and a neutral text; the evaluation needs 2"
+    not_enough_data(why, tmp_path / "out", tmp_path / "metrics.json", backend="extractive", llm_model="x",
+                    small_model="tiny", baseline="sft")  # fmt: skip
+    shutil.copy(Path(__file__).parents[2] / "dvc.yaml", tmp_path / "dvc.yaml")
+    html = write_report(tmp_path / "metrics.json", tmp_path / "out" / "eval_outputs.parquet", tmp_path / "r.html",
+                        tmp_path).read_text()  # fmt: skip
+    assert "Not enough data at this threshold" in html and why in html
+    assert pl.read_parquet(tmp_path / "out" / "eval_outputs.parquet").is_empty()
