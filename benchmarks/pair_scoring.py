@@ -5,8 +5,8 @@
 943,685 posts from 429,791 users (Zipf-distributed activity, as in benchmarks/curation.py), random
 unit 384-d embeddings (what MiniLM gives). Three ways, same pairs, same scores:
 
-  project    curation.style_pairs.score_pairs: one row-wise dot product per offset k = 1..K
-             between the embedding matrix and itself shifted by k rows
+  project    curation.style_pairs.score_pairs: the pairs found by one shifted comparison of the
+             user column per offset k = 1..K, then one gathered row-wise dot product
   loop       a straightforward Python loop over pairs, one dot product each
 Each builds the same pairs table (asserted equal). A third obvious way, each user's full (n x n)
 similarity matrix by a matrix product, cannot run here: the most active synthetic user has
