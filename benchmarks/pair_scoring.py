@@ -28,7 +28,7 @@ import polars as pl
 # The repository root first: benchmarks/curation.py would otherwise shadow the curation package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from curation.style_pairs import PAIR_SCHEMA, score_pairs, sort_articles  # noqa: E402
+from curation.style_pairs import PAIR_SCHEMA, score_pairs, sort_articles
 
 PAPER_POSTS, PAPER_USERS = 943_685, 429_791
 

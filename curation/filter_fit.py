@@ -22,8 +22,15 @@ from sklearn.metrics import roc_auc_score
 from curation import authorship
 from curation.embeddings import embed_cached, fingerprint, load_model, resolve_model
 from curation.errors import InputError
-from curation.style_features import FEATURES, ArticleFeatures, all_pairs, article_features, pair_features, to_matrix
-from curation.style_features import vectorizers
+from curation.style_features import (
+    FEATURES,
+    ArticleFeatures,
+    all_pairs,
+    article_features,
+    pair_features,
+    to_matrix,
+    vectorizers,
+)
 from curation.style_filter import FilterTrainParams, train, training_triplets, triplet_rows
 from curation.style_head import save_with_head, train_head
 from curation.style_scorer import (
@@ -103,7 +110,12 @@ def similarity_matrices(feats: ArticleFeatures, scorer: StyleScorer | None, drop
     X = pair_features(feats, i, j)
     sims = {
         name: to_matrix(n, i, j, X[:, FEATURES.index(col)])
-        for name, col in (("base", "base_cos"), ("trained", "trained_cos"), ("char3gram", "char3_cos"), ("word", "word_cos"))
+        for name, col in (
+            ("base", "base_cos"),
+            ("trained", "trained_cos"),
+            ("char3gram", "char3_cos"),
+            ("word", "word_cos"),
+        )
     }
     if drop_trained:
         del sims["trained"]
@@ -159,7 +171,9 @@ def kfold_cheap(frame: pl.DataFrame, embedders: Embedders, params: FilterTrainPa
         feats = embedders.features(held.get_column("text").to_list(), tfidf)
         sims = similarity_matrices(feats, None, drop_trained=True)
         i, j = all_pairs(len(feats))
-        sims["fused_cheap"] = to_matrix(len(feats), i, j, model.predict_proba(pair_features(feats, i, j)[:, cols])[:, 1])
+        sims["fused_cheap"] = to_matrix(
+            len(feats), i, j, model.predict_proba(pair_features(feats, i, j)[:, cols])[:, 1]
+        )
         per_fold.append(authorship.evaluate_many(
             sims, held.get_column("user_id").to_numpy(), held.get_column("position").to_numpy(), 0, params.seed
         ))  # fmt: skip
@@ -184,8 +198,14 @@ def user_roles(articles: pl.DataFrame, params: FilterTrainParams) -> tuple[pl.Da
     held = validation_users(train_set.get_column("user_id"), params.validation_fraction, params.seed)
     fit_set = train_set.filter(~pl.col("user_id").is_in(held))
     val_set = train_set.filter(pl.col("user_id").is_in(held))
-    if fit_set.is_empty() or val_set.get_column("user_id").n_unique() < 2 or test_set.get_column("user_id").n_unique() < 2:
-        raise InputError("the style filter needs train users (2+ of them for validation) and 2+ test users (see curate.split)")
+    if (
+        fit_set.is_empty()
+        or val_set.get_column("user_id").n_unique() < 2
+        or test_set.get_column("user_id").n_unique() < 2
+    ):
+        raise InputError(
+            "the style filter needs train users (2+ of them for validation) and 2+ test users (see curate.split)"
+        )
     return fit_set, val_set, test_set
 
 
@@ -230,8 +250,10 @@ def build_filter(articles: pl.DataFrame, params: FilterTrainParams, out_dir: Pat
         **measures,
         "kfold_non_test_users": kfold_cheap(non_test, embedders, params),
         "scorer_fit": report,
-        "users": {"fit": fit_set.get_column("user_id").n_unique(), "validation": val_set.get_column("user_id").n_unique(),
-                  "test": test_set.get_column("user_id").n_unique()},  # fmt: skip
+        "users": {
+            name: frame.get_column("user_id").n_unique()
+            for name, frame in (("fit", fit_set), ("validation", val_set), ("test", test_set))
+        },
         "training": {
             "tune": params.tune,
             "examples": len(examples["anchor"]),

@@ -39,7 +39,9 @@ def train_head(
         layer.weight.copy_(torch.eye(dim))
         layer.bias.zero_()
     optimizer = torch.optim.AdamW(layer.parameters(), lr=params.head_learning_rate, weight_decay=0.01)
-    project = lambda rows: torch.nn.functional.normalize(layer(x[rows]), dim=-1)  # noqa: E731
+
+    def project(rows):
+        return torch.nn.functional.normalize(layer(x[rows]), dim=-1)
 
     def snapshot():
         return layer.weight.detach().numpy().copy(), layer.bias.detach().numpy().copy()
@@ -67,7 +69,9 @@ def train_head(
             losses.append(loss.item())
             step += 1
         score = validate(*snapshot())
-        log.append({"epoch": epoch, "step": step, "loss": round(float(np.mean(losses)), 4), "validation_auc": round(score, 4)})
+        log.append(
+            {"epoch": epoch, "step": step, "loss": round(float(np.mean(losses)), 4), "validation_auc": round(score, 4)}
+        )
         live.log_metric("train/loss", float(np.mean(losses)))
         live.log_metric("validation_auc", score)
         live.next_step()

@@ -53,10 +53,16 @@ def pair_indices(articles: pl.DataFrame, max_refs: int) -> tuple[np.ndarray, np.
     ref, target = ref[order], target[order]
     # Every target at position p has p earlier posts; the bound keeps the max_refs most recent.
     all_pairs = int(positions.astype(np.int64).sum())
-    return ref, target, {"pairs": len(ref), "pairs_cut_by_max_refs": all_pairs - len(ref), "max_refs_per_target": max_refs}
+    return (
+        ref,
+        target,
+        {"pairs": len(ref), "pairs_cut_by_max_refs": all_pairs - len(ref), "max_refs_per_target": max_refs},
+    )
 
 
-def pairs_table(articles: pl.DataFrame, ref: np.ndarray, target: np.ndarray, score: np.ndarray, **extra) -> pl.DataFrame:
+def pairs_table(
+    articles: pl.DataFrame, ref: np.ndarray, target: np.ndarray, score: np.ndarray, **extra
+) -> pl.DataFrame:
     """The `pairs` table for row-number pairs of `articles`; `extra` adds Float32 columns (raw cosines)."""
     positions = articles.get_column("position").to_numpy()
     post = articles.get_column("post_id")
@@ -141,7 +147,11 @@ class SelectParams:
     refs_per_target: int = 1  # 0 keeps every reference above the threshold
 
     def __post_init__(self):
-        if not isinstance(self.threshold, (int, float)) or isinstance(self.threshold, bool) or not 0 <= self.threshold <= 1:
+        if (
+            not isinstance(self.threshold, (int, float))
+            or isinstance(self.threshold, bool)
+            or not 0 <= self.threshold <= 1
+        ):
             raise InputError(f"filter.threshold={self.threshold!r}; a probability in [0, 1]")
         if not isinstance(self.refs_per_target, int) or self.refs_per_target < 0:
             raise InputError(f"filter.refs_per_target={self.refs_per_target!r}; must be >= 0")

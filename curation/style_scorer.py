@@ -39,7 +39,9 @@ def embedder_dir(filter_dir: Path) -> Path:
 def require_embedder(filter_dir: Path) -> Path:
     """The filter folder's embedder, or a one-line error saying which stage makes it."""
     if not (embedder_dir(filter_dir) / "modules.json").exists():
-        raise InputError(f"{filter_dir} is not a style filter folder; run the train_filter stage first (dvc repro train_filter)")
+        raise InputError(
+            f"{filter_dir} is not a style filter folder; run the train_filter stage first (dvc repro train_filter)"
+        )
     return embedder_dir(filter_dir)
 
 
@@ -72,7 +74,10 @@ def _candidates(seed: int) -> dict:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    out = {f"logistic_C{c:g}": make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000)) for c in (0.01, 0.1, 1, 10)}
+    out = {
+        f"logistic_C{c:g}": make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000))
+        for c in (0.01, 0.1, 1, 10)
+    }
     out["gradient_boosting"] = HistGradientBoostingClassifier(
         max_iter=150, learning_rate=0.05, max_leaf_nodes=15, l2_regularization=1.0, random_state=seed
     )
@@ -174,7 +179,9 @@ class StyleScorer:
         folder = Path(folder)
         require_embedder(folder)
         if not (folder / SCORER_FILE).exists():
-            raise InputError(f"{folder} has no {SCORER_FILE}; run the train_filter stage first (dvc repro train_filter)")
+            raise InputError(
+                f"{folder} has no {SCORER_FILE}; run the train_filter stage first (dvc repro train_filter)"
+            )
         meta = json.loads((folder / META_FILE).read_text())
         if meta.get("features") != list(FEATURES):
             raise InputError(f"{folder} was fitted with other features; re-run train_filter (dvc repro train_filter)")

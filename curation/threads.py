@@ -14,7 +14,9 @@ import re
 import polars as pl
 
 # Any run of reply/forward prefixes and [list] tags at the start: "Re: [ILUG] Fwd: RE[2]: ...".
-_PREFIXES = re.compile(r"^(?:\s*(?:(?:re|fwd?|aw|sv|vs|antw)\s*(?:\[\d+\]|\(\d+\))?\s*:|\[[^\]]{1,40}\]))+", re.I)
+_PREFIXES = re.compile(
+    r"^(?:\s*(?:(?:re|fwd?|aw|sv|vs|antw)\s*(?:\[\d+\]|\(\d+\))?\s*:|\[[^\]]{1,40}\]))+", re.IGNORECASE
+)
 
 
 def thread_key(title: str | None) -> str | None:

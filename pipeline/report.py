@@ -1,6 +1,6 @@
 """`report` stage: the evaluation report, one self-contained HTML page.
 
-    sag report metrics/evaluate.json outputs/evaluate/eval_outputs.parquet reports/report.html
+sag report metrics/evaluate.json outputs/evaluate/eval_outputs.parquet reports/report.html
 """
 
 from __future__ import annotations

@@ -22,9 +22,16 @@ def main(
     import polars as pl
 
     from curation.filter_fit import Embedders
-    from curation.style_features import SIMILARITIES, FEATURES, pair_features
+    from curation.style_features import FEATURES, SIMILARITIES, pair_features
     from curation.style_filter import FilterTrainParams
-    from curation.style_pairs import ScoreParams, SelectParams, cross_user_pairs, pair_indices, pairs_table, sort_articles
+    from curation.style_pairs import (
+        ScoreParams,
+        SelectParams,
+        cross_user_pairs,
+        pair_indices,
+        pairs_table,
+        sort_articles,
+    )
     from curation.style_scorer import StyleScorer
 
     params = build(ScoreParams, "filter", params_path, shared_with=(FilterTrainParams, SelectParams))

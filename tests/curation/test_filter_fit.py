@@ -45,7 +45,7 @@ def test_head_starts_at_the_identity_and_keeps_the_best_validation_epoch(tmp_pat
         return next(scores)
 
     params = FilterTrainParams(head_epochs=3, batch_size=4, head_learning_rate=0.01)
-    w, b, log = train_head(vectors, examples, params, validate, tmp_path / "live")
+    w, _, log = train_head(vectors, examples, params, validate, tmp_path / "live")
     assert np.array_equal(seen[0][0], np.eye(8)) and not seen[0][1].any()
     assert np.array_equal(w, seen[2][0]) and not np.array_equal(w, seen[3][0])  # epoch 2 was best
     assert [e["epoch"] for e in log] == [0, 1, 2, 3] and all(e["loss"] > 0 for e in log[1:])

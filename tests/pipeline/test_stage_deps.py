@@ -57,9 +57,7 @@ def test_deps_cover_the_import_closure(stage, module, deps):
     start = REPO / "pipeline" / f"{module}.py"
     assert start.exists(), f"stage {stage}: no pipeline/{module}.py"
     covered = [Path(d) for d in deps]
-    missing = sorted(
-        str(f) for f in closure(start) if not any(f == d or d in f.parents for d in covered)
-    )
+    missing = sorted(str(f) for f in closure(start) if not any(f == d or d in f.parents for d in covered))
     assert missing == [], f"stage {stage} imports modules its deps do not list: {missing}"
 
 
