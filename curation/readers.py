@@ -18,16 +18,16 @@ import dataclasses
 import hashlib
 import json
 import logging
-import mmap
 import mailbox
+import mmap
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 from tqdm import tqdm
 
+from common.errors import InputError
 from curation.dates import UTC, parse_timestamps
-from curation.errors import InputError
 from curation.mail import AutomatedRules, parse_message
 from curation.reasons import Reason
 

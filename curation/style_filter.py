@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from curation.errors import InputError
+from common.errors import InputError
 from curation.threads import thread_keys
 
 NEGATIVES = ("thread", "nearest", "none")
@@ -40,7 +40,7 @@ class FilterTrainParams:
     batch_size: int = 16
     learning_rate: float = 2e-5
     warmup_ratio: float = 0.05
-    max_seq_length: int = 256
+    max_seq_length: int = 128
     max_examples: int = 0  # 0 = every post that has an earlier one (of the embedder's users)
     negatives: str = "thread"
     validation_fraction: float = 0.4  # train users held out of the embedder, for the scorer's choices

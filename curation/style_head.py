@@ -88,6 +88,11 @@ def save_with_head(base_dir: Path, weight: np.ndarray, bias: np.ndarray, out_dir
     from sentence_transformers.models import Dense, Normalize
 
     base = SentenceTransformer(str(base_dir), device="cpu")
-    dense = Dense(weight.shape[1], weight.shape[0], activation_function=torch.nn.Identity(),
-                  init_weight=torch.from_numpy(weight), init_bias=torch.from_numpy(bias))  # fmt: skip
+    dense = Dense(
+        weight.shape[1],
+        weight.shape[0],
+        activation_function=torch.nn.Identity(),
+        init_weight=torch.from_numpy(weight),
+        init_bias=torch.from_numpy(bias),
+    )
     SentenceTransformer(modules=[*base, dense, Normalize()], device="cpu").save(str(out_dir))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from curation.errors import InputError
+from common.errors import InputError
 
 PAIR_SCHEMA = {
     "user_id": pl.String,
@@ -104,22 +104,26 @@ def select_pairs(pairs: pl.DataFrame, threshold: float, refs_per_target: int) ->
     every other pair is in `dropped` with its `reason` (below_threshold | not_best_reference)."""
     above = pl.col("score") >= threshold
     # rank among the pairs above the threshold only: a target keeps its best references that qualify
-    scored = pairs.with_columns(_rank=pl.when(above).then(pl.col("score")).rank("ordinal", descending=True)
-                                .over("user_id", "target_post_id"))  # fmt: skip
+    scored = pairs.with_columns(
+        _rank=pl.when(above).then(pl.col("score")).rank("ordinal", descending=True).over("user_id", "target_post_id")
+    )
     over_limit = pl.col("_rank") > refs_per_target if refs_per_target > 0 else pl.lit(False)
     reason = (
-        pl.when(~above).then(pl.lit("below_threshold"))
-        .when(over_limit).then(pl.lit("not_best_reference"))
+        pl.when(~above)
+        .then(pl.lit("below_threshold"))
+        .when(over_limit)
+        .then(pl.lit("not_best_reference"))
         .otherwise(pl.lit(None, pl.String))
-    )  # fmt: skip
+    )
     scored = scored.with_columns(reason=reason).drop("_rank")
     kept = scored.filter(pl.col("reason").is_null()).drop("reason").sort("user_id", "target_position", "ref_position")
     dropped = scored.filter(pl.col("reason").is_not_null())
     detail = pl.format("score {} < filter.threshold {}", pl.col("score").round(4), pl.lit(threshold))
     dropped = dropped.with_columns(
-        detail=pl.when(pl.col("reason") == "below_threshold").then(detail)
+        detail=pl.when(pl.col("reason") == "below_threshold")
+        .then(detail)
         .otherwise(pl.lit(f"the target keeps its {refs_per_target} best reference(s) (filter.refs_per_target)"))
-    )  # fmt: skip
+    )
     return kept, dropped
 
 

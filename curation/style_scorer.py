@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from curation.errors import InputError
+from common.errors import InputError
 from curation.style_features import FEATURES
 
 SCORERS = {"embedding": ("trained_cos",), "char_ngram": ("char3_cos",), "fused": FEATURES}
@@ -99,10 +99,15 @@ def reliability(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict]:
     """Predicted vs observed same-author rate per probability bin (a DVC plot)."""
     which = np.minimum((p * bins).astype(int), bins - 1)
     return [
-        {"bin": round((b + 0.5) / bins, 3), "predicted": round(float(p[which == b].mean()), 4),
-         "observed": round(float(y[which == b].mean()), 4), "pairs": int((which == b).sum())}
-        for b in range(bins) if (which == b).any()
-    ]  # fmt: skip
+        {
+            "bin": round((b + 0.5) / bins, 3),
+            "predicted": round(float(p[which == b].mean()), 4),
+            "observed": round(float(y[which == b].mean()), 4),
+            "pairs": int((which == b).sum()),
+        }
+        for b in range(bins)
+        if (which == b).any()
+    ]
 
 
 def _out_of_fold(model, X, y, groups, folds: int) -> np.ndarray | None:

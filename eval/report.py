@@ -17,12 +17,20 @@ import yaml
 from jinja2 import Environment
 
 COLUMNS = [  # (metrics key, heading, digits)
-    ("rouge1", "ROUGE-1", 1), ("rouge2", "ROUGE-2", 1), ("rougeL", "ROUGE-L", 1), ("bleu4", "BLEU-4", 2),
-    ("style_sim", "style sim.", 3), ("authorship_acc", "authorship acc.", 2),
-    ("with_unsupported_facts", "with unsupported facts", 2), ("faithful_hallucination_rate", "faithful halluc.", 2),
-    ("factual_hallucination_rate", "factual halluc.", 2), ("distinct_2", "distinct-2", 3),
-    ("self_bleu", "self-BLEU", 1), ("pairwise_distance", "pairwise dist.", 3), ("words", "words", 0),
-]  # fmt: skip
+    ("rouge1", "ROUGE-1", 1),
+    ("rouge2", "ROUGE-2", 1),
+    ("rougeL", "ROUGE-L", 1),
+    ("bleu4", "BLEU-4", 2),
+    ("style_sim", "style sim.", 3),
+    ("authorship_acc", "authorship acc.", 2),
+    ("with_unsupported_facts", "with unsupported facts", 2),
+    ("faithful_hallucination_rate", "faithful halluc.", 2),
+    ("factual_hallucination_rate", "factual halluc.", 2),
+    ("distinct_2", "distinct-2", 3),
+    ("self_bleu", "self-BLEU", 1),
+    ("pairwise_distance", "pairwise dist.", 3),
+    ("words", "words", 0),
+]
 EXAMPLES = 3
 
 PAGE = """<!doctype html>
@@ -125,7 +133,7 @@ def dvc_plots(root: Path) -> list[tuple[str, str]]:
 def write_report(metrics_path: Path, outputs_path: Path, out_path: Path, root: Path) -> Path:
     import polars as pl
 
-    from curation.errors import InputError
+    from common.errors import InputError
     from eval.scoring import PAIRED
 
     for path, stage in ((metrics_path, "evaluate"), (outputs_path, "evaluate")):
@@ -140,17 +148,37 @@ def write_report(metrics_path: Path, outputs_path: Path, out_path: Path, root: P
         for target in outputs["target_post_id"].unique(maintain_order=True).head(EXAMPLES):
             mine = outputs.filter(pl.col("target_post_id") == target)
             first = mine.row(0, named=True)
-            examples.append({"target": target, "user": first["user_id"], "instruction": first["instruction"],
-                             "outputs": [*mine.select("system", "output").iter_rows(),
-                                         ("human (real article)", first["article"])]})  # fmt: skip
+            examples.append(
+                {
+                    "target": target,
+                    "user": first["user_id"],
+                    "instruction": first["instruction"],
+                    "outputs": [
+                        *mine.select("system", "output").iter_rows(),
+                        ("human (real article)", first["article"]),
+                    ],
+                }
+            )
     differences = [d for c in metrics.get("comparisons", {}).values() for d in c.values()]
-    html = Environment(autoescape=True).from_string(PAGE).render(
-        m=metrics, systems=sorted(metrics["systems"].items(), key=lambda kv: _order(kv[0])),
-        comparisons=sorted(metrics.get("comparisons", {}).items(), key=lambda kv: _order(kv[0].split(" - ")[0])),
-        corpus=corpus, columns=COLUMNS, paired=PAIRED, fmt=_fmt, none=None, baseline=metrics.get("baseline", "the baseline"),
-        significant=sum(d["significant"] for d in differences), total=len(differences),
-        plots=dvc_plots(root), examples=examples,
-    )  # fmt: skip
+    html = (
+        Environment(autoescape=True)
+        .from_string(PAGE)
+        .render(
+            m=metrics,
+            systems=sorted(metrics["systems"].items(), key=lambda kv: _order(kv[0])),
+            comparisons=sorted(metrics.get("comparisons", {}).items(), key=lambda kv: _order(kv[0].split(" - ")[0])),
+            corpus=corpus,
+            columns=COLUMNS,
+            paired=PAIRED,
+            fmt=_fmt,
+            none=None,
+            baseline=metrics.get("baseline", "the baseline"),
+            significant=sum(d["significant"] for d in differences),
+            total=len(differences),
+            plots=dvc_plots(root),
+            examples=examples,
+        )
+    )
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(html)

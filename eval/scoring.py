@@ -13,7 +13,7 @@ import numpy as np
 
 from eval import text_metrics
 from eval.bootstrap import paired_bootstrap
-from training.correct import unsupported_facts
+from llm.roles.correct import unsupported_facts
 
 PAIRED = ("rougeL", "bleu", "style_sim", "unsupported_facts")  # per-output scores compared between systems
 
@@ -21,9 +21,12 @@ PAIRED = ("rougeL", "bleu", "style_sim", "unsupported_facts")  # per-output scor
 def text_scores(output: str, article: str, sources: list[str]) -> dict:
     """ROUGE-1/2/L and BLEU-4 (x100) against the real article; facts found in no input."""
     rouge = text_metrics.rouge(output, article)
-    return {**{k: round(100 * v, 2) for k, v in rouge.items()},
-            "bleu": round(text_metrics.sentence_bleu(output, article), 2),
-            "unsupported_facts": len(unsupported_facts(output, sources)), "words": len(output.split())}  # fmt: skip
+    return {
+        **{k: round(100 * v, 2) for k, v in rouge.items()},
+        "bleu": round(text_metrics.sentence_bleu(output, article), 2),
+        "unsupported_facts": len(unsupported_facts(output, sources)),
+        "words": len(output.split()),
+    }
 
 
 class AuthorProfiles:
@@ -55,8 +58,9 @@ def style_scores(vectors: np.ndarray, targets: list[str], users: list[str], prof
     rows = []
     for vector, target, user in zip(vectors, targets, users, strict=True):
         sims = profiles.similarities(vector, target)
-        rows.append({"style_sim": round(sims.get(user, float("nan")), 4),
-                     "author_hit": int(max(sims, key=sims.get) == user)})  # fmt: skip
+        rows.append(
+            {"style_sim": round(sims.get(user, float("nan")), 4), "author_hit": int(max(sims, key=sims.get) == user)}
+        )
     return rows
 
 
@@ -80,10 +84,12 @@ def system_metrics(rows: list[dict], semantic: np.ndarray) -> dict:
         judged = [f for f in flags if f is not None]
         out[f"{question}_judged"] = len(judged)
         out[f"{question}_hallucination_rate"] = round(float(np.mean(judged)), 4) if judged else None
-    out |= {"distinct_1": round(text_metrics.distinct_n(outputs, 1), 4),
-            "distinct_2": round(text_metrics.distinct_n(outputs, 2), 4),
-            "self_bleu": round(text_metrics.self_bleu(outputs), 2),
-            "pairwise_distance": round(text_metrics.mean_pairwise_distance(semantic), 4)}  # fmt: skip
+    out |= {
+        "distinct_1": round(text_metrics.distinct_n(outputs, 1), 4),
+        "distinct_2": round(text_metrics.distinct_n(outputs, 2), 4),
+        "self_bleu": round(text_metrics.self_bleu(outputs), 2),
+        "pairwise_distance": round(text_metrics.mean_pairwise_distance(semantic), 4),
+    }
     return out
 
 
@@ -96,8 +102,12 @@ def comparisons(rows_by_system: dict[str, list[dict]], baseline: str, resamples:
             continue
         shared = [r for r in rows if r["target_post_id"] in base]
         out[f"{system} - {baseline}"] = {
-            key: {k: round(v, 4) if isinstance(v, float) else v for k, v in paired_bootstrap(
-                [base[r["target_post_id"]][key] for r in shared], [r[key] for r in shared], resamples, seed).items()}
+            key: {
+                k: round(v, 4) if isinstance(v, float) else v
+                for k, v in paired_bootstrap(
+                    [base[r["target_post_id"]][key] for r in shared], [r[key] for r in shared], resamples, seed
+                ).items()
+            }
             for key in PAIRED
-        }  # fmt: skip
+        }
     return out

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from curation.errors import InputError, NotEnoughData
+from common.errors import InputError, NotEnoughData
 from training.sft_data import SFTDataParams, render_prompt
 
 # system -> (model key in the stage's model folders, prompt variant, which reference)
@@ -99,7 +99,10 @@ def evaluation_targets(
 def small_prompt(row: dict, system: str, neutral: str, data: SFTDataParams) -> list[dict]:
     """The chat prompt a small-model system gets for one target."""
     _, variant, ref = SMALL[system]
-    fields = {"summary": row["instruction"], "neutral": neutral,
-              "reference": row["shuffled_reference" if ref == "shuffled" else "reference"] if ref else ""}  # fmt: skip
+    fields = {
+        "summary": row["instruction"],
+        "neutral": neutral,
+        "reference": row["shuffled_reference" if ref == "shuffled" else "reference"] if ref else "",
+    }
     text, _, _ = render_prompt(fields, variant, data)
     return [{"role": "user", "content": text}]

@@ -13,9 +13,13 @@ from pathlib import Path
 import click
 
 PARAMS = click.option(
-    "--params", "params_path", type=click.Path(path_type=Path), default=Path("params.yaml"), show_default=True,
+    "--params",
+    "params_path",
+    type=click.Path(path_type=Path),
+    default=Path("params.yaml"),
+    show_default=True,
     help="params.yaml to read this stage's section from.",
-)  # fmt: skip
+)
 
 
 def path_args(*names: str):
@@ -34,7 +38,7 @@ def user_errors(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from curation.errors import InputError
+        from common.errors import InputError
 
         try:
             return fn(*args, **kwargs)
@@ -221,8 +225,7 @@ def build_dpo(pairs_path, neutral_path, articles_path, sft_model, filter_model, 
     """
     from pipeline import build_dpo as stage
 
-    m = stage.main(pairs_path, neutral_path, articles_path, sft_model, filter_model, out_dir, metrics_path,
-                   params_path)  # fmt: skip
+    m = stage.main(pairs_path, neutral_path, articles_path, sft_model, filter_model, out_dir, metrics_path, params_path)
     click.echo(
         f"build_dpo: {m['cdpo']['pairs']} C-DPO and {m['judge']['pairs']} judge pairs from {m['prompts']} prompts"
     )
@@ -245,20 +248,48 @@ def dpo(dpo_path, sft_model, model_out, metrics_path, live_dir, params_path):
         click.echo(f"  not trained: {m['not_enough_data']}")
 
 
+def _named_model(ctx, param, values) -> dict:
+    models = {}
+    for value in values:
+        name, sep, folder = value.partition("=")
+        if not sep or not name or not folder:
+            raise click.BadParameter(f"{value!r}; expected NAME=FOLDER, e.g. sft=models/sft")
+        models[name] = Path(folder)
+    return models
+
+
 @main.command()
-@path_args("pairs_path", "neutral_path", "articles_path", "models", "out_dir", "metrics_path")
+@path_args("pairs_path", "neutral_path", "articles_path", "out_dir", "metrics_path")
+@click.option(
+    "--style-filter",
+    "style_filter",
+    type=click.Path(path_type=Path),
+    default=Path("models/style_filter"),
+    show_default=True,
+    help="The trained style filter (train_filter's model folder).",
+)
+@click.option(
+    "--model",
+    "models",
+    multiple=True,
+    callback=_named_model,
+    metavar="NAME=FOLDER",
+    help="A small model the systems need: sft, dpo, sft_vanilla, sft_tst (base defaults to sft.model).",
+)
 @PARAMS
 @user_errors
-def evaluate(pairs_path, neutral_path, articles_path, models, out_dir, metrics_path, params_path):
+def evaluate(pairs_path, neutral_path, articles_path, out_dir, metrics_path, style_filter, models, params_path):
     """Every system writes for the same test-split targets; ROUGE/BLEU, style, hallucination, diversity, CIs.
 
-    Example: sag evaluate outputs/select/selected_pairs.parquet outputs/neutralize/neutral.parquet outputs/curate/articles.parquet models outputs/evaluate metrics/evaluate.json
+    Example: sag evaluate outputs/select/selected_pairs.parquet outputs/neutralize/neutral.parquet outputs/curate/articles.parquet outputs/evaluate metrics/evaluate.json --model sft=models/sft --model dpo=models/dpo --model sft_vanilla=models/sft_vanilla --model sft_tst=models/sft_tst
     """
     from pipeline import evaluate as stage
 
-    m = stage.main(pairs_path, neutral_path, articles_path, models, out_dir, metrics_path, params_path)
-    click.echo(f"evaluate: {len(m['systems'])} systems on {m['targets']} of {m['test_targets']} test targets "
-               f"in {m['seconds']} s")  # fmt: skip
+    m = stage.main(pairs_path, neutral_path, articles_path, out_dir, metrics_path, params_path, style_filter, models)
+    click.echo(
+        f"evaluate: {len(m['systems'])} systems on {m['targets']} of {m['test_targets']} test targets "
+        f"in {m['seconds']} s"
+    )
     if m.get("not_enough_data"):
         click.echo(f"  not enough data: {m['not_enough_data']}")
 
@@ -280,10 +311,21 @@ def report(metrics_path, outputs_path, out_path):
 @main.command()
 @click.option("--instruction", "-i", required=True, help="What to write about, with its key facts.")
 @click.option("--reference", "-r", "references", multiple=True, help="A style reference text (repeatable).")
-@click.option("--reference-post", "-p", "reference_posts", multiple=True,
-              help="A post_id from the articles table to use as a style reference (repeatable).")  # fmt: skip
-@click.option("--model", "model_dir", type=click.Path(path_type=Path), default=Path("models/dpo"), show_default=True,
-              help="The small model folder (models/sft, models/dpo, or your own).")  # fmt: skip
+@click.option(
+    "--reference-post",
+    "-p",
+    "reference_posts",
+    multiple=True,
+    help="A post_id from the articles table to use as a style reference (repeatable).",
+)
+@click.option(
+    "--model",
+    "model_dir",
+    type=click.Path(path_type=Path),
+    default=Path("models/dpo"),
+    show_default=True,
+    help="The small model folder (models/sft, models/dpo, or your own).",
+)
 @click.option("--max-new-tokens", type=int, default=256, show_default=True)
 @click.option("--temperature", type=float, default=0.0, show_default=True, help="0 = greedy.")
 @click.option("--json", "as_json", is_flag=True, help="Print the neutral content and the article as JSON.")
@@ -294,7 +336,7 @@ def generate(instruction, references, reference_posts, model_dir, max_new_tokens
 
     Example: sag generate -i "Our meetup moves to Friday 7 pm at the Old Mill." -p 123 --model models/dpo
     """
-    from training.collaborate import generate as run
+    from training.inference import generate as run
 
     texts = list(references)
     if reference_posts:
@@ -307,14 +349,15 @@ def generate(instruction, references, reference_posts, model_dir, max_new_tokens
                 f'no article with post_id {", ".join(missing)} (see: sag sql "SELECT post_id FROM articles")'
             )
         texts += [found[p] for p in reference_posts]
-    from pipeline.neutralize import CACHE
+    from llm.session import cache_path
+    from llm.types import LLMParams
     from pipeline.params import build
-    from training.llm import LLMParams
     from training.sft_data import SFTDataParams
 
     llm, data = build(LLMParams, "llm", params_path), build(SFTDataParams, "build_sft", params_path)
-    result = run(instruction, texts, model_dir, llm, data, CACHE, max_new_tokens=max_new_tokens,
-                 temperature=temperature)  # fmt: skip
+    result = run(
+        instruction, texts, model_dir, llm, data, cache_path(), max_new_tokens=max_new_tokens, temperature=temperature
+    )
     click.echo(json.dumps(result, ensure_ascii=False, indent=1) if as_json else result["article"])
 
 
@@ -333,7 +376,7 @@ def sql(sql: str, fmt: str, max_rows: int, max_width: int | None):
     """
     import duckdb
 
-    from curation.errors import InputError
+    from common.errors import InputError
     from pipeline.tables import find_root, query
 
     rel = query(find_root(Path.cwd()), sql)

@@ -12,8 +12,9 @@ from pipeline.outputs import read_table, require_model, write_metrics
 from pipeline.params import build
 
 
-def main(dpo_path: Path, sft_model: Path, model_out: Path, metrics_path: Path, live_dir: Path,
-         params_path: Path) -> dict:  # fmt: skip
+def main(
+    dpo_path: Path, sft_model: Path, model_out: Path, metrics_path: Path, live_dir: Path, params_path: Path
+) -> dict:
     import polars as pl
 
     from pipeline.untrained import pass_through
@@ -26,12 +27,30 @@ def main(dpo_path: Path, sft_model: Path, model_out: Path, metrics_path: Path, l
     pairs = table.filter(pl.col("source").is_in(params.sources)).to_dicts() if "source" in table.columns else []
     if not pairs:
         why = f"0 preference pairs from dpo.sources={params.sources!r} at this filter.threshold"
-        return pass_through(sft_model, model_out, live_dir, metrics_path, why, profile=params.profile,
-                            weighted=params.weighted, sources=params.sources)  # fmt: skip
+        return pass_through(
+            sft_model,
+            model_out,
+            live_dir,
+            metrics_path,
+            why,
+            profile=params.profile,
+            weighted=params.weighted,
+            sources=params.sources,
+        )
     shutil.rmtree(model_out, ignore_errors=True)
-    metrics = {"profile": params.profile, "weighted": params.weighted, "sources": params.sources,
-               **train(pairs, params, sft_model, model_out, live_dir)}  # fmt: skip
-    write_card(model_out, "S-SFT + C-DPO" + (" (deviation-weighted)" if params.weighted else ""), str(sft_model),
-               {str(dpo_path): file_md5(dpo_path)}, params.settings(), metrics)  # fmt: skip
+    metrics = {
+        "profile": params.profile,
+        "weighted": params.weighted,
+        "sources": params.sources,
+        **train(pairs, params, sft_model, model_out, live_dir),
+    }
+    write_card(
+        model_out,
+        "S-SFT + C-DPO" + (" (deviation-weighted)" if params.weighted else ""),
+        str(sft_model),
+        {str(dpo_path): file_md5(dpo_path)},
+        params.settings(),
+        metrics,
+    )
     write_metrics(metrics, metrics_path)
     return metrics

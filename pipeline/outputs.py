@@ -27,7 +27,7 @@ def write_metrics(metrics: dict, path: Path) -> None:
 
 def read_table(path: Path, producer: str) -> pl.DataFrame:
     """A stage's input table, or a one-line error saying which stage makes it."""
-    from curation.errors import InputError
+    from common.errors import InputError
 
     if not path.exists():
         raise InputError(f"{path} does not exist; run the {producer} stage first (dvc repro {producer})")
@@ -36,11 +36,17 @@ def read_table(path: Path, producer: str) -> pl.DataFrame:
 
 def require_model(path: Path, producer: str) -> Path:
     """A model folder a stage reads, or a one-line error saying which stage makes it."""
-    from curation.errors import InputError
+    from common.errors import InputError
 
     if not (path / "config.json").exists():
         raise InputError(f"{path} is not a model folder; run the {producer} stage first (dvc repro {producer})")
     return path
+
+
+def write_llm_tables(session, out_dir: Path, failures_name: str) -> None:
+    """An LLM stage's failure table (one schema for every stage) and its `llm_calls.parquet`."""
+    write_table(session.failures_frame(), out_dir / failures_name)
+    write_table(session.calls_frame(), out_dir / "llm_calls.parquet")
 
 
 def write_csv(frame: pl.DataFrame, path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from curation.errors import InputError
+from common.errors import InputError
 
 
 def load_section(name: str, path: Path = Path("params.yaml")) -> dict:

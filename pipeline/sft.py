@@ -16,14 +16,15 @@ from pipeline.outputs import read_table, write_metrics
 from pipeline.params import build
 
 
-def main(sft_path: Path, model_out: Path, metrics_path: Path, live_dir: Path, params_path: Path,
-         variant: str | None = None) -> dict:  # fmt: skip
+def main(
+    sft_path: Path, model_out: Path, metrics_path: Path, live_dir: Path, params_path: Path, variant: str | None = None
+) -> dict:
     import dataclasses
 
     import polars as pl
 
+    from common.models import plain_model_dir
     from pipeline.untrained import pass_through
-    from training.model_store import plain_model_dir
     from training.sft import SFTParams, train
     from training.trainer_setup import file_md5, write_card
 
@@ -36,10 +37,18 @@ def main(sft_path: Path, model_out: Path, metrics_path: Path, live_dir: Path, pa
     if not examples:
         why = f"0 training examples for sft.variant={params.variant!r} at this filter.threshold"
         start = plain_model_dir(params.model, "sft.model")
-        return pass_through(start, model_out, live_dir, metrics_path, why, variant=params.variant, profile=params.profile)
+        return pass_through(
+            start, model_out, live_dir, metrics_path, why, variant=params.variant, profile=params.profile
+        )
     shutil.rmtree(model_out, ignore_errors=True)
     metrics = {"variant": params.variant, "profile": params.profile, **train(examples, params, model_out, live_dir)}
-    write_card(model_out, f"S-SFT ({params.variant})", params.model, {str(sft_path): file_md5(sft_path)},
-               params.settings(), metrics)  # fmt: skip
+    write_card(
+        model_out,
+        f"S-SFT ({params.variant})",
+        params.model,
+        {str(sft_path): file_md5(sft_path)},
+        params.settings(),
+        metrics,
+    )
     write_metrics(metrics, metrics_path)
     return metrics

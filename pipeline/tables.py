@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from curation.errors import InputError
+from common.errors import InputError
 
 READ_ONLY_STATEMENTS = {"SELECT", "EXPLAIN"}
 

@@ -14,18 +14,16 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from pipeline.filter_params import filter_params
 from pipeline.outputs import read_table, write_csv, write_metrics
-from pipeline.params import build
 
 
 def main(articles_path: Path, model_out: Path, metrics_path: Path, live_dir: Path, curve_path: Path, params_path: Path):
     import polars as pl
 
     from curation.filter_fit import build_filter
-    from curation.style_filter import FilterTrainParams
-    from curation.style_pairs import ScoreParams, SelectParams
 
-    params = build(FilterTrainParams, "filter", params_path, shared_with=(ScoreParams, SelectParams))
+    params = filter_params(params_path)
     articles = read_table(articles_path, "curate")
     for stale in (model_out, live_dir):  # a rerun must not keep files of an earlier layout or run
         shutil.rmtree(stale, ignore_errors=True)

@@ -21,7 +21,13 @@ def pass_through(start_model: Path, model_out: Path, live_dir: Path, metrics_pat
     shutil.rmtree(live_dir, ignore_errors=True)
     curves.mkdir(parents=True)
     (curves / "loss.tsv").write_text("step\tloss\n")
-    metrics = metrics | {"not_enough_data": why, "steps": 0, "examples": 0, "pairs": 0, "first_loss": None,
-                         "final_loss": None}  # fmt: skip
+    metrics = metrics | {
+        "not_enough_data": why,
+        "steps": 0,
+        "examples": 0,
+        "pairs": 0,
+        "first_loss": None,
+        "final_loss": None,
+    }
     write_metrics(metrics, metrics_path)
     return metrics

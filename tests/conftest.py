@@ -96,15 +96,23 @@ def tiny_lm(tmp_path_factory) -> Path:
     trains in a second a step, so tests can train for real and check that the weights moved."""
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM, set_seed
 
-    from training.model_store import DEFAULT, plain_model_dir
+    from common.models import DEFAULT, plain_model_dir
 
     tokenizer = AutoTokenizer.from_pretrained(plain_model_dir(DEFAULT))
     set_seed(0)
     config = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-        num_key_value_heads=2, max_position_embeddings=1024, tie_word_embeddings=True,
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
-    )  # fmt: skip
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=1024,
+        tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
     folder = tmp_path_factory.mktemp("tiny_lm")
     LlamaForCausalLM(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from training.loopback_openai import LoopbackOpenAI, every_role
+from llm.loopback_openai import LoopbackOpenAI, every_role
 
 pytestmark = pytest.mark.slow
 

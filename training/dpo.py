@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from curation.errors import InputError
+from common.errors import InputError
 from training.profiles import DPO_SETTINGS, resolve
 
 SOURCES = ("cdpo", "judge")
@@ -50,9 +50,13 @@ def make_trainer(pairs: list[dict], params: DPOParams, model_dir: Path, run_dir:
     dataset = Dataset.from_list([{c: p[c] for c in columns} for p in pairs])
     cls = WeightedDPOTrainer if params.weighted else DPOTrainer
     return cls(
-        model=model, args=config, train_dataset=dataset, processing_class=tokenizer,
-        peft_config=lora_config(settings), callbacks=list(callbacks),
-    )  # fmt: skip
+        model=model,
+        args=config,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=lora_config(settings),
+        callbacks=list(callbacks),
+    )
 
 
 def train(pairs: list[dict], params: DPOParams, model_dir: Path, out_dir: Path, live_dir: Path) -> dict:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from curation.errors import InputError
+from common.errors import InputError
 from training.sft_data import SFTDataParams, render_prompt
 
 
@@ -43,8 +43,9 @@ class DPODataParams:
             raise InputError(f"build_dpo.samples={self.samples!r}; must be an integer >= 2")
 
 
-def align_prompts(pairs: pl.DataFrame, neutral: pl.DataFrame, articles: pl.DataFrame, sft: SFTDataParams,
-                  params: DPODataParams) -> list[dict]:  # fmt: skip
+def align_prompts(
+    pairs: pl.DataFrame, neutral: pl.DataFrame, articles: pl.DataFrame, sft: SFTDataParams, params: DPODataParams
+) -> list[dict]:
     """The S-SFT (`sag`) prompt of each align-split target, a seeded sample of `max_prompts` of them."""
     text = articles.select("post_id", "text", "split")
     rows = (
@@ -71,11 +72,18 @@ def _message(text: str) -> list[dict]:
 
 def _pair(prompt: dict, source: str, sample: int, chosen: str, rejected: str, notes: str) -> dict:
     return {
-        "prompt": prompt["prompt"], "chosen": _message(chosen), "rejected": _message(rejected), "source": source,
-        "user_id": prompt["user_id"], "target_post_id": prompt["target_post_id"],
-        "ref_post_id": prompt["ref_post_id"], "sample": sample, "chosen_words": len(chosen.split()),
-        "rejected_words": len(rejected.split()), "notes": notes,
-    }  # fmt: skip
+        "prompt": prompt["prompt"],
+        "chosen": _message(chosen),
+        "rejected": _message(rejected),
+        "source": source,
+        "user_id": prompt["user_id"],
+        "target_post_id": prompt["target_post_id"],
+        "ref_post_id": prompt["ref_post_id"],
+        "sample": sample,
+        "chosen_words": len(chosen.split()),
+        "rejected_words": len(rejected.split()),
+        "notes": notes,
+    }
 
 
 def cdpo_pairs(prompts: list[dict], candidates: list[list[str]], corrections: dict) -> list[dict]:
@@ -94,8 +102,11 @@ def judge_pairs(prompts: list[dict], candidates: list[list[str]], verdicts: dict
     """Best vs worst per prompt by the judge's mean score; a reflection's overturn swaps them."""
     pairs = []
     for prompt, samples in zip(prompts, candidates, strict=True):
-        scored = [(verdicts[(prompt["target_post_id"], k)]["total"], k) for k in range(len(samples))
-                  if (prompt["target_post_id"], k) in verdicts]  # fmt: skip
+        scored = [
+            (verdicts[(prompt["target_post_id"], k)]["total"], k)
+            for k in range(len(samples))
+            if (prompt["target_post_id"], k) in verdicts
+        ]
         if len(scored) < 2:
             continue
         (top, best), (bottom, worst) = max(scored), min(scored)
@@ -141,13 +152,24 @@ def judgements_frame(prompts: list[dict], candidates: list[list[str]], verdicts:
         review = reflections.get(prompt["target_post_id"])
         for k, sample in enumerate(samples):
             verdict = verdicts.get((prompt["target_post_id"], k))
-            rows.append({
-                "target_post_id": prompt["target_post_id"], "sample": k, "candidate": sample,
-                "total": verdict["total"] if verdict else None,
-                "scores": json.dumps(verdict["scores"]) if verdict else None,
-                "reasons": json.dumps(verdict["reasons"]) if verdict else None,
-                "reflection": json.dumps(review) if review else None,
-            })  # fmt: skip
-    schema = {"target_post_id": pl.String, "sample": pl.Int64, "candidate": pl.String, "total": pl.Float64,
-              "scores": pl.String, "reasons": pl.String, "reflection": pl.String}  # fmt: skip
+            rows.append(
+                {
+                    "target_post_id": prompt["target_post_id"],
+                    "sample": k,
+                    "candidate": sample,
+                    "total": verdict["total"] if verdict else None,
+                    "scores": json.dumps(verdict["scores"]) if verdict else None,
+                    "reasons": json.dumps(verdict["reasons"]) if verdict else None,
+                    "reflection": json.dumps(review) if review else None,
+                }
+            )
+    schema = {
+        "target_post_id": pl.String,
+        "sample": pl.Int64,
+        "candidate": pl.String,
+        "total": pl.Float64,
+        "scores": pl.String,
+        "reasons": pl.String,
+        "reflection": pl.String,
+    }
     return pl.DataFrame(rows, schema=schema)

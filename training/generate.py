@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from curation.errors import InputError
+from common.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -35,14 +35,12 @@ class SamplingParams:
 
 class Generator:
     def __init__(self, model_dir: Path, precision: str = "bf16"):
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from common.models import load_causal_lm
 
-        self.tokenizer = AutoTokenizer.from_pretrained(model_dir, padding_side="left")
+        model, self.tokenizer = load_causal_lm(model_dir, precision, padding_side="left")  # batched prompts
+        self.model = model.eval()
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        dtype = torch.bfloat16 if precision == "bf16" else torch.float32
-        self.model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype).eval()
 
     def __call__(self, prompts: list[list[dict]], params: SamplingParams, desc: str = "generate") -> list[list[str]]:
         """For each conversation, `params.samples` completions of the assistant's turn."""
@@ -55,15 +53,18 @@ class Generator:
         sampling = {"do_sample": True, "temperature": params.temperature, "top_p": params.top_p}
         for start in tqdm(range(0, len(order), params.batch_size), desc=desc, unit="batch"):
             batch = order[start : start + params.batch_size]
-            inputs = self.tokenizer([rendered[i] for i in batch], return_tensors="pt", padding=True,
-                                    add_special_tokens=False)  # fmt: skip
+            inputs = self.tokenizer(
+                [rendered[i] for i in batch], return_tensors="pt", padding=True, add_special_tokens=False
+            )
             torch.manual_seed(params.seed + start)
             with torch.inference_mode():
                 ids = self.model.generate(
-                    **inputs, max_new_tokens=params.max_new_tokens, num_return_sequences=params.samples,
+                    **inputs,
+                    max_new_tokens=params.max_new_tokens,
+                    num_return_sequences=params.samples,
                     pad_token_id=self.tokenizer.pad_token_id,
                     **(sampling if params.temperature > 0 else {"do_sample": False}),
-                )  # fmt: skip
+                )
             texts = self.tokenizer.batch_decode(ids[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
             for k, i in enumerate(batch):
                 out[i] = [t.strip() for t in texts[k * params.samples : (k + 1) * params.samples]]

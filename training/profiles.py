@@ -4,7 +4,7 @@ while every setting stays visible to `dvc params diff` and overridable on its ow
 (`dvc exp run -S sft.profiles.cpu.max_steps=100`). This module knows what a profile holds and
 checks it; the values live in params.yaml only.
 
-cpu    the default: LoRA on bf16 weights (adapters stay fp32), 12 SFT and 10 DPO steps: minutes
+cpu    the default: LoRA on bf16 weights (adapters stay fp32), 8 SFT and 8 DPO steps: minutes
        on 2 cores, a check of the whole method end to end, far too few steps for a good writer.
 paper  the SAG paper's settings (S-SFT: lr 1e-5 cosine, 5 epochs, batch 16, max length 2048, 1%
        warm-up; C-DPO: lr 1e-6, 1 epoch), full fine-tuning in bf16: a GPU job. Batch 16 is
@@ -14,13 +14,25 @@ paper  the SAG paper's settings (S-SFT: lr 1e-5 cosine, 5 epochs, batch 16, max 
 
 from __future__ import annotations
 
-from curation.errors import InputError
+from common.errors import InputError
 
 COMMON = {
-    "lora": bool, "lora_r": int, "lora_alpha": int, "lora_dropout": float, "learning_rate": float,
-    "lr_scheduler": str, "warmup_ratio": float, "epochs": int, "max_steps": int, "per_device_batch_size": int,
-    "gradient_accumulation_steps": int, "max_length": int, "precision": str, "logging_steps": int, "save_steps": int,
-}  # fmt: skip
+    "lora": bool,
+    "lora_r": int,
+    "lora_alpha": int,
+    "lora_dropout": float,
+    "learning_rate": float,
+    "lr_scheduler": str,
+    "warmup_ratio": float,
+    "epochs": int,
+    "max_steps": int,
+    "per_device_batch_size": int,
+    "gradient_accumulation_steps": int,
+    "max_length": int,
+    "precision": str,
+    "logging_steps": int,
+    "save_steps": int,
+}
 SFT_SETTINGS = COMMON | {"group_by_length": bool}
 DPO_SETTINGS = COMMON | {"beta": float}
 PRECISIONS = ("fp32", "bf16")

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from curation.errors import InputError
-from training.model_store import DEFAULT, plain_model_dir
+from common.errors import InputError
+from common.models import DEFAULT, plain_model_dir
 from training.profiles import SFT_SETTINGS, resolve
 from training.sft_data import VARIANTS
 
@@ -49,9 +49,13 @@ def make_trainer(examples: list[dict], params: SFTParams, run_dir: Path, callbac
     kwargs = trainer_kwargs(settings, run_dir, params.seed) | {"train_sampling_strategy": sampler}
     config = SFTConfig(**kwargs | {"disable_tqdm": not progress} | config)
     trainer = SFTTrainer(
-        model=model, args=config, train_dataset=Dataset.from_list(examples), processing_class=tokenizer,
-        peft_config=lora_config(settings), callbacks=list(callbacks),
-    )  # fmt: skip
+        model=model,
+        args=config,
+        train_dataset=Dataset.from_list(examples),
+        processing_class=tokenizer,
+        peft_config=lora_config(settings),
+        callbacks=list(callbacks),
+    )
     if len(trainer.train_dataset) == 0:  # TRL drops examples whose completion the truncation removed entirely
         raise InputError(
             f"max_length={settings['max_length']} cuts away the article of every example: raise "

@@ -19,10 +19,14 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from curation.errors import InputError
+from common.errors import InputError
 
-VARIANTS = {"sag": ("summary", "neutral", "reference"), "vanilla": ("summary", "reference"),
-            "tst": ("neutral", "reference"), "noref": ("summary", "neutral")}  # fmt: skip
+VARIANTS = {
+    "sag": ("summary", "neutral", "reference"),
+    "vanilla": ("summary", "reference"),
+    "tst": ("neutral", "reference"),
+    "noref": ("summary", "neutral"),
+}
 HEADINGS = {
     "summary": "Summary of the facts",
     "neutral": "The content, written neutrally",
@@ -34,8 +38,8 @@ INSTRUCTION = "Write the author's post. Keep every fact; write it the way the au
 @dataclass(frozen=True)
 class SFTDataParams:
     variants: list = field(default_factory=lambda: list(VARIANTS))
-    max_ref_words: int = 300  # the style reference is cut first
-    max_input_words: int = 900  # then summary and neutral text, if the whole input is still longer
+    max_ref_words: int = 120  # the style reference is cut first
+    max_input_words: int = 400  # then summary and neutral text, if the whole input is still longer
 
     def __post_init__(self):
         unknown = [v for v in self.variants if v not in VARIANTS]
@@ -95,13 +99,18 @@ def build_examples(pairs: pl.DataFrame, neutral: pl.DataFrame, articles: pl.Data
     for row in with_neutral.sort("user_id", "target_post_id", "ref_post_id").iter_rows(named=True):
         for variant in params.variants:
             prompt, ref_cut, input_cut = render_prompt(row, variant, params)
-            rows.append({
-                "variant": variant, "user_id": row["user_id"], "target_post_id": row["target_post_id"],
-                "ref_post_id": row["ref_post_id"],
-                "prompt": [{"role": "user", "content": prompt}],
-                "completion": [{"role": "assistant", "content": row["article"]}],
-                "ref_truncated": ref_cut, "input_truncated": input_cut,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "variant": variant,
+                    "user_id": row["user_id"],
+                    "target_post_id": row["target_post_id"],
+                    "ref_post_id": row["ref_post_id"],
+                    "prompt": [{"role": "user", "content": prompt}],
+                    "completion": [{"role": "assistant", "content": row["article"]}],
+                    "ref_truncated": ref_cut,
+                    "input_truncated": input_cut,
+                }
+            )
     frame = pl.DataFrame(rows) if rows else pl.DataFrame(schema={"variant": pl.String})
     per_variant = frame.group_by("variant").len() if rows else pl.DataFrame({"variant": [], "len": []})
     metrics = {

@@ -10,7 +10,7 @@ import shutil
 import time
 from pathlib import Path
 
-from curation.cache_dir import cache_dir
+from common.cache_dir import cache_dir
 
 
 def checkpoint_dir(stage: str, fingerprint: dict) -> Path:
@@ -69,22 +69,22 @@ def lora_config(settings: dict):
     if not settings["lora"]:
         return None
     return LoraConfig(
-        r=settings["lora_r"], lora_alpha=settings["lora_alpha"], lora_dropout=settings["lora_dropout"],
-        target_modules="all-linear", task_type="CAUSAL_LM",
-    )  # fmt: skip
+        r=settings["lora_r"],
+        lora_alpha=settings["lora_alpha"],
+        lora_dropout=settings["lora_dropout"],
+        target_modules="all-linear",
+        task_type="CAUSAL_LM",
+    )
 
 
 def load_model(folder: Path, precision: str):
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from common.errors import InputError
+    from common.models import load_causal_lm
 
-    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
-    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model, tokenizer = load_causal_lm(folder, precision)
     if tokenizer.chat_template is None:
-        from curation.errors import InputError
-
         raise InputError(f"{folder} has no chat template; the training sets are conversational")
-    return AutoModelForCausalLM.from_pretrained(folder, dtype=dtype), tokenizer
+    return model, tokenizer
 
 
 def logged_losses(trainer) -> list[float]:
@@ -111,12 +111,24 @@ def file_md5(path: Path) -> str:
 def write_card(out_dir: Path, title: str, base: str, data: dict, settings: dict, metrics: dict) -> None:
     """A short model card: what it was trained from, on which data version, how, and what came out."""
     lines = [
-        f"# {title}", "",
-        f"Base model: `{base}`.", "",
-        "## Data", *[f"- `{name}`: md5 `{md5}` (as in dvc.lock)" for name, md5 in data.items()], "",
-        "## Settings", "```json", json.dumps(settings, indent=2, sort_keys=True), "```", "",
-        "## Metrics", "```json", json.dumps(metrics, indent=2, sort_keys=True), "```", "",
+        f"# {title}",
+        "",
+        f"Base model: `{base}`.",
+        "",
+        "## Data",
+        *[f"- `{name}`: md5 `{md5}` (as in dvc.lock)" for name, md5 in data.items()],
+        "",
+        "## Settings",
+        "```json",
+        json.dumps(settings, indent=2, sort_keys=True),
+        "```",
+        "",
+        "## Metrics",
+        "```json",
+        json.dumps(metrics, indent=2, sort_keys=True),
+        "```",
+        "",
         "Trained by the SAG toolkit (`dvc repro`). The CPU profile trains for minutes only: a check of",
         "the method end to end, not a good writer.",
-    ]  # fmt: skip
+    ]
     (out_dir / "README.md").write_text("\n".join(lines) + "\n")

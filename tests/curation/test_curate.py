@@ -3,8 +3,8 @@ from datetime import datetime, timedelta, timezone
 import polars as pl
 import pytest
 
+from common.errors import InputError
 from curation.curate import CurateParams, curate
-from curation.errors import InputError
 from curation.split import assign_splits
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
@@ -21,7 +21,7 @@ def posts(n_users: int = 30, per_user: int = 4) -> pl.DataFrame:
                     "created_at": T0 + timedelta(days=k, hours=u),
                     "title": None,
                     "text": f"post {k} of user {u} " + "word " * 10,
-                }  # fmt: skip
+                }
             )
     return pl.DataFrame(rows)
 
@@ -73,7 +73,7 @@ def test_filters_count_every_rejected_post_with_its_reason():
                 "created_at": T0 + timedelta(days=9),
                 "title": None,
                 "text": frame.filter(pl.col("post_id") == "u1p0").get_column("text").item(),
-            },  # fmt: skip
+            },
             {"post_id": "lonely", "user_id": "user9", "created_at": T0, "title": None, "text": "word " * 10},
         ]
     )

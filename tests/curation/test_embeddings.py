@@ -3,8 +3,8 @@ import shutil
 import numpy as np
 import pytest
 
+from common.errors import InputError
 from curation.embeddings import embed_cached, fingerprint, load_model, resolve_model
-from curation.errors import InputError
 
 TEXTS = ["The cat sat on the mat.", "Stock prices fell sharply on Monday.", "The cat sat on the mat."]
 

@@ -9,8 +9,20 @@ from curation.style_filter import FilterTrainParams
 from curation.style_head import save_with_head, train_head
 from curation.style_scorer import StyleScorer, embedder_dir
 
-STYLES = ["lol {} haha!!!", "Indeed, {}; regards.", "{} ... ok?", "NOTE: {}. Thanks -- J.", "so um {} i guess",
-          "{}!!! :)", "Dear all, {}.", "{}; see below.", "fwiw {} imho", "{} (sigh)", "Yes -- {}.", "{}, cheers"]  # fmt: skip
+STYLES = [
+    "lol {} haha!!!",
+    "Indeed, {}; regards.",
+    "{} ... ok?",
+    "NOTE: {}. Thanks -- J.",
+    "so um {} i guess",
+    "{}!!! :)",
+    "Dear all, {}.",
+    "{}; see below.",
+    "fwiw {} imho",
+    "{} (sigh)",
+    "Yes -- {}.",
+    "{}, cheers",
+]
 TOPICS = ["the printer broke", "the kernel update", "lunch on friday", "the new spam rules", "a cheap flight"]
 
 
@@ -18,8 +30,16 @@ def forum(splits=("train",) * 8 + ("align", "test", "test", "test")) -> pl.DataF
     rows = []
     for u, (style, split) in enumerate(zip(STYLES, splits, strict=True)):
         for p, topic in enumerate(TOPICS):
-            rows.append({"user_id": f"u{u}", "post_id": f"u{u}-{p}", "position": p, "split": split,
-                         "title": f"Re: {topic}", "text": style.format(topic)})  # fmt: skip
+            rows.append(
+                {
+                    "user_id": f"u{u}",
+                    "post_id": f"u{u}-{p}",
+                    "position": p,
+                    "split": split,
+                    "title": f"Re: {topic}",
+                    "text": style.format(topic),
+                }
+            )
     return pl.DataFrame(rows)
 
 

@@ -4,15 +4,22 @@ import shutil
 import polars as pl
 import pytest
 
-from curation.errors import InputError
+from common.errors import InputError
 from curation.ingest import IngestParams, ingest
 from curation.reasons import Reason
 from tests.conftest import MAIL
 
 INGEST_REASONS = {
-    Reason.UNPARSEABLE, Reason.BAD_ENCODING, Reason.MISSING_USER, Reason.BAD_DATE, Reason.EMPTY_BODY,
-    Reason.NO_PLAIN_TEXT, Reason.OVERSIZE, Reason.DUPLICATE_ID, Reason.AUTOMATED_SENDER,
-}  # fmt: skip
+    Reason.UNPARSEABLE,
+    Reason.BAD_ENCODING,
+    Reason.MISSING_USER,
+    Reason.BAD_DATE,
+    Reason.EMPTY_BODY,
+    Reason.NO_PLAIN_TEXT,
+    Reason.OVERSIZE,
+    Reason.DUPLICATE_ID,
+    Reason.AUTOMATED_SENDER,
+}
 
 
 def good(i: int, user: str = "ann", **extra) -> dict:

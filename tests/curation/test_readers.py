@@ -4,7 +4,7 @@ import mailbox
 import polars as pl
 import pytest
 
-from curation.errors import InputError
+from common.errors import InputError
 from curation.ingest import ingest
 from curation.readers import ColumnMap, input_files, read_table
 from tests.conftest import MAIL, real_message

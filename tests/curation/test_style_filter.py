@@ -5,9 +5,9 @@ import polars as pl
 import pytest
 from safetensors.numpy import load_file
 
+from common.errors import InputError
 from curation.authorship import verification_auc
 from curation.embeddings import encode, load_model, resolve_model
-from curation.errors import InputError
 from curation.style_filter import (
     FilterTrainParams,
     author_disjoint_batches,

@@ -2,7 +2,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from curation.errors import InputError
+from common.errors import InputError
 from curation.style_pairs import ScoreParams, SelectParams, score_pairs, select_pairs, sort_articles, threshold_sweep
 
 
@@ -63,8 +63,16 @@ def test_select_keeps_the_best_references_above_the_threshold_and_says_why_it_dr
 
 
 def test_a_target_keeps_its_best_reference_that_passes_the_threshold():
-    pairs = pl.DataFrame({"user_id": ["u"] * 2, "ref_post_id": ["a", "b"], "target_post_id": ["t", "t"],
-                          "ref_position": [0, 1], "target_position": [2, 2], "score": [0.9, 0.6]})  # fmt: skip
+    pairs = pl.DataFrame(
+        {
+            "user_id": ["u"] * 2,
+            "ref_post_id": ["a", "b"],
+            "target_post_id": ["t", "t"],
+            "ref_position": [0, 1],
+            "target_position": [2, 2],
+            "score": [0.9, 0.6],
+        }
+    )
     kept, dropped = select_pairs(pairs, threshold=0.5, refs_per_target=1)
     assert kept.get_column("ref_post_id").to_list() == ["a"]
     assert dropped.select("ref_post_id", "reason").rows() == [("b", "not_best_reference")]

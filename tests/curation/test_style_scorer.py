@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from curation.errors import InputError
+from common.errors import InputError
 from curation.style_features import FEATURES
 from curation.style_scorer import (
     MAX_POSITIVES_PER_USER,

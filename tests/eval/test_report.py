@@ -10,21 +10,50 @@ import pytest
 from eval.report import write_report
 
 CHROMIUM = Path("/usr/bin/chromium")
-SYSTEM = {"n": 2, "rouge1": 30.0, "rouge2": 10.0, "rougeL": 25.0, "bleu4": 5.0, "style_sim": 0.5, "authorship_acc": 0.5,
-          "with_unsupported_facts": 0.5, "faithful_hallucination_rate": 0.5, "factual_hallucination_rate": None,
-          "distinct_2": 0.9, "self_bleu": 3.0, "pairwise_distance": 0.4, "words": 80}  # fmt: skip
+SYSTEM = {
+    "n": 2,
+    "rouge1": 30.0,
+    "rouge2": 10.0,
+    "rougeL": 25.0,
+    "bleu4": 5.0,
+    "style_sim": 0.5,
+    "authorship_acc": 0.5,
+    "with_unsupported_facts": 0.5,
+    "faithful_hallucination_rate": 0.5,
+    "factual_hallucination_rate": None,
+    "distinct_2": 0.9,
+    "self_bleu": 3.0,
+    "pairwise_distance": 0.4,
+    "words": 80,
+}
 DIFF = {"diff": 1.5, "low": 0.5, "high": 2.5, "significant": True, "n": 2}
 
 
 @pytest.fixture
 def report(tmp_path) -> Path:
-    metrics = {"backend": "extractive", "llm_model": "extractive-v1", "small_model": "tiny", "test_targets": 9, "baseline": "sft",
-               "targets": 2, "authors": 2, "seconds": 1.0, "systems": {"sft": SYSTEM, "dpo": SYSTEM},
-               "comparisons": {"dpo - sft": dict.fromkeys(["rougeL", "bleu", "style_sim", "unsupported_facts"], DIFF)}}  # fmt: skip
+    metrics = {
+        "backend": "extractive",
+        "llm_model": "extractive-v1",
+        "small_model": "tiny",
+        "test_targets": 9,
+        "baseline": "sft",
+        "targets": 2,
+        "authors": 2,
+        "seconds": 1.0,
+        "systems": {"sft": SYSTEM, "dpo": SYSTEM},
+        "comparisons": {"dpo - sft": dict.fromkeys(["rougeL", "bleu", "style_sim", "unsupported_facts"], DIFF)},
+    }
     (tmp_path / "metrics.json").write_text(json.dumps(metrics))
-    pl.DataFrame({"system": ["sft", "dpo"], "target_post_id": "t1", "user_id": "u", "instruction": "Write <b>it</b>",
-                  "output": ["one <script>alert(1)</script>", "two"], "article": "real"}).write_parquet(
-        tmp_path / "outputs.parquet")  # fmt: skip
+    pl.DataFrame(
+        {
+            "system": ["sft", "dpo"],
+            "target_post_id": "t1",
+            "user_id": "u",
+            "instruction": "Write <b>it</b>",
+            "output": ["one <script>alert(1)</script>", "two"],
+            "article": "real",
+        }
+    ).write_parquet(tmp_path / "outputs.parquet")
     shutil.copy(Path(__file__).parents[2] / "dvc.yaml", tmp_path / "dvc.yaml")
     (tmp_path / "plots").mkdir()
     (tmp_path / "plots" / "kept_vs_threshold.csv").write_text("threshold,pairs,targets\n0.1,10,5\n0.5,4,3\n")
@@ -45,9 +74,17 @@ def test_the_page_renders_in_headless_chromium_without_console_errors(report, tm
 
     errors = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])  # fmt: skip
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
@@ -68,10 +105,18 @@ def test_a_threshold_that_leaves_no_targets_gives_a_page_that_says_so(tmp_path):
     from pipeline.evaluate import not_enough_data
 
     why = "1 test-split user(s) with a selected reference and a neutral text; the evaluation needs 2"
-    not_enough_data(why, tmp_path / "out", tmp_path / "metrics.json", backend="extractive", llm_model="x",
-                    small_model="tiny", baseline="sft")  # fmt: skip
+    not_enough_data(
+        why,
+        tmp_path / "out",
+        tmp_path / "metrics.json",
+        backend="extractive",
+        llm_model="x",
+        small_model="tiny",
+        baseline="sft",
+    )
     shutil.copy(Path(__file__).parents[2] / "dvc.yaml", tmp_path / "dvc.yaml")
-    html = write_report(tmp_path / "metrics.json", tmp_path / "out" / "eval_outputs.parquet", tmp_path / "r.html",
-                        tmp_path).read_text()  # fmt: skip
+    html = write_report(
+        tmp_path / "metrics.json", tmp_path / "out" / "eval_outputs.parquet", tmp_path / "r.html", tmp_path
+    ).read_text()
     assert "Not enough data at this threshold" in html and why in html
     assert pl.read_parquet(tmp_path / "out" / "eval_outputs.parquet").is_empty()

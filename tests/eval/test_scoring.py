@@ -24,9 +24,20 @@ def test_text_scores_against_the_article():
 
 
 def _row(target, value, **extra):
-    return {"target_post_id": target, "output": f"out {target} {value}", "article": "the article", "rougeL": value,
-            "bleu": value, "style_sim": value / 100, "unsupported_facts": 0, "rouge1": value, "rouge2": value,
-            "words": 3, "author_hit": 1, **extra}  # fmt: skip
+    return {
+        "target_post_id": target,
+        "output": f"out {target} {value}",
+        "article": "the article",
+        "rougeL": value,
+        "bleu": value,
+        "style_sim": value / 100,
+        "unsupported_facts": 0,
+        "rouge1": value,
+        "rouge2": value,
+        "words": 3,
+        "author_hit": 1,
+        **extra,
+    }
 
 
 def test_comparisons_are_paired_by_target_and_against_the_baseline():
@@ -40,8 +51,10 @@ def test_comparisons_are_paired_by_target_and_against_the_baseline():
 
 
 def test_hallucination_rates_count_only_judged_outputs():
-    rows = [_row("1", 1.0, faithful_hallucinated=True, factual_hallucinated=None),
-            _row("2", 1.0, faithful_hallucinated=False, factual_hallucinated=None)]  # fmt: skip
+    rows = [
+        _row("1", 1.0, faithful_hallucinated=True, factual_hallucinated=None),
+        _row("2", 1.0, faithful_hallucinated=False, factual_hallucinated=None),
+    ]
     m = scoring.system_metrics(rows, np.eye(2))
     assert m["faithful_hallucination_rate"] == 0.5 and m["faithful_judged"] == 2
     assert m["factual_hallucination_rate"] is None and m["factual_judged"] == 0

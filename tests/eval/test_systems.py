@@ -1,21 +1,28 @@
 import polars as pl
 import pytest
 
-from curation.errors import InputError
+from common.errors import InputError
 from eval.systems import EvalParams, evaluation_targets, small_prompt
 from training.sft_data import SFTDataParams
 
-ARTICLES = pl.DataFrame({
-    "post_id": ["a0", "a1", "t0", "t1", "t2", "u0", "u1", "v0", "v1"],
-    "split": ["train", "train", "test", "test", "test", "test", "test", "test", "test"],
-    "text": ["a zero", "a one", "t zero", "t one", "t two", "u zero", "u one", "v zero", "v one"],
-})  # fmt: skip
-PAIRS = pl.DataFrame({
-    "user_id": ["a", "t", "t", "t", "u", "v"], "ref_post_id": ["a0", "t0", "t0", "t1", "u0", "v0"],
-    "target_post_id": ["a1", "t1", "t2", "t2", "u1", "v1"], "score": [0.9, 0.8, 0.5, 0.7, 0.9, 0.9],
-})  # fmt: skip
-NEUTRAL = pl.DataFrame({"post_id": ["a1", "t1", "t2", "u1", "v1"], "summary": ["Sa", "S1", "S2", "Su", "Sv"],
-                        "neutral": "N"})  # fmt: skip
+ARTICLES = pl.DataFrame(
+    {
+        "post_id": ["a0", "a1", "t0", "t1", "t2", "u0", "u1", "v0", "v1"],
+        "split": ["train", "train", "test", "test", "test", "test", "test", "test", "test"],
+        "text": ["a zero", "a one", "t zero", "t one", "t two", "u zero", "u one", "v zero", "v one"],
+    }
+)
+PAIRS = pl.DataFrame(
+    {
+        "user_id": ["a", "t", "t", "t", "u", "v"],
+        "ref_post_id": ["a0", "t0", "t0", "t1", "u0", "v0"],
+        "target_post_id": ["a1", "t1", "t2", "t2", "u1", "v1"],
+        "score": [0.9, 0.8, 0.5, 0.7, 0.9, 0.9],
+    }
+)
+NEUTRAL = pl.DataFrame(
+    {"post_id": ["a1", "t1", "t2", "u1", "v1"], "summary": ["Sa", "S1", "S2", "Su", "Sv"], "neutral": "N"}
+)
 
 
 def test_test_split_targets_with_their_best_reference_and_another_users_shuffled_reference():

@@ -11,8 +11,8 @@ import polars as pl
 import pytest
 import yaml
 
+from llm.loopback_openai import LoopbackOpenAI
 from tests.conftest import REPO
-from training.loopback_openai import LoopbackOpenAI
 
 pytestmark = pytest.mark.slow
 N = 12
@@ -25,8 +25,13 @@ def stage_inputs(tmp_path: Path, base_url: str) -> list[str]:
         {"post_id": ids, "title": "t", "text": [f"Post {i} says {i} things." for i in range(N)]}
     ).write_parquet(tmp_path / "articles.parquet")
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["llm"] |= {"backend": "openai", "model": "loopback", "base_url": base_url, "api_key_env": "SAG_TEST_KEY",
-                      "concurrency": 1}  # fmt: skip
+    params["llm"] |= {
+        "backend": "openai",
+        "model": "loopback",
+        "base_url": base_url,
+        "api_key_env": "SAG_TEST_KEY",
+        "concurrency": 1,
+    }
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     return [sys.executable, "-m", "pipeline.cli", "neutralize", "selected.parquet", "articles.parquet", "out", "m.json"]
 

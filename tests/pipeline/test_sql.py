@@ -5,7 +5,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from curation.errors import InputError
+from common.errors import InputError
 from pipeline import curate, ingest
 from pipeline.cli import main
 from pipeline.tables import query, table_files

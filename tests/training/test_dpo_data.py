@@ -1,19 +1,24 @@
 import polars as pl
 import pytest
 
-from curation.errors import InputError
+from common.errors import InputError
 from training.dpo_data import DPODataParams, align_prompts
 from training.sft_data import SFTDataParams
 
-ARTICLES = pl.DataFrame({
-    "post_id": ["a0", "a1", "b0", "b1", "b2", "t0", "t1"],
-    "split": ["train", "train", "align", "align", "align", "test", "test"],
-    "text": ["a zero", "a one", "b zero", "b one", "b two", "t zero", "t one"],
-})  # fmt: skip
-PAIRS = pl.DataFrame({
-    "user_id": ["a", "b", "b", "b", "t"], "ref_post_id": ["a0", "b0", "b0", "b1", "t0"],
-    "target_post_id": ["a1", "b1", "b2", "b2", "t1"],
-})  # fmt: skip
+ARTICLES = pl.DataFrame(
+    {
+        "post_id": ["a0", "a1", "b0", "b1", "b2", "t0", "t1"],
+        "split": ["train", "train", "align", "align", "align", "test", "test"],
+        "text": ["a zero", "a one", "b zero", "b one", "b two", "t zero", "t one"],
+    }
+)
+PAIRS = pl.DataFrame(
+    {
+        "user_id": ["a", "b", "b", "b", "t"],
+        "ref_post_id": ["a0", "b0", "b0", "b1", "t0"],
+        "target_post_id": ["a1", "b1", "b2", "b2", "t1"],
+    }
+)
 NEUTRAL = pl.DataFrame({"post_id": ["a1", "b1", "b2", "t1"], "summary": "S", "neutral": "N"})
 
 

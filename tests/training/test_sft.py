@@ -4,7 +4,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from curation.errors import InputError
+from common.errors import InputError
 from tests.conftest import chat_example, cpu_profile
 from training.profiles import SFT_SETTINGS, resolve
 from training.sft import SFTParams, make_trainer, train

@@ -1,7 +1,7 @@
 import polars as pl
 import pytest
 
-from curation.errors import InputError
+from common.errors import InputError
 from training.sft_data import SFTDataParams, build_examples, render_prompt
 
 ARTICLES = pl.DataFrame(

@@ -6,8 +6,14 @@ from safetensors.torch import load_file
 from tests.conftest import cpu_profile
 from training.dpo import DPOParams, make_trainer, train
 
-FAST = {"max_steps": 2, "per_device_batch_size": 3, "max_length": 96, "precision": "fp32", "learning_rate": 1e-2,
-        "lora": False}  # fmt: skip
+FAST = {
+    "max_steps": 2,
+    "per_device_batch_size": 3,
+    "max_length": 96,
+    "precision": "fp32",
+    "learning_rate": 1e-2,
+    "lora": False,
+}
 
 
 def pairs(weights):

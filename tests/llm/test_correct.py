@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from training.correct import ROLE, extractive_answer, format_input, parse_output, unsupported_facts
+from llm.roles.correct import ROLE, extractive_answer, format_input, parse_output, unsupported_facts
 
 ITEM = {
     "summary": "Vipul released Razor 2.1 on Monday.",

@@ -2,10 +2,14 @@ import json
 
 import pytest
 
-from eval import factcheck
+from llm.roles import factcheck
 
-ITEM = {"instruction": "Anna sold 3 bikes in Oslo.", "neutral": "Anna sold three bikes.", "reference": "Hi all, Bob here",
-        "output": "Anna sold 3 bikes in Oslo and 7 cars in Bergen."}  # fmt: skip
+ITEM = {
+    "instruction": "Anna sold 3 bikes in Oslo.",
+    "neutral": "Anna sold three bikes.",
+    "reference": "Hi all, Bob here",
+    "output": "Anna sold 3 bikes in Oslo and 7 cars in Bergen.",
+}
 CLEAN = {"faithful": {"hallucinated": True, "reason": "7 cars"}, "factual": {"hallucinated": None, "reason": "unsure"}}
 
 

@@ -21,11 +21,11 @@ from pathlib import Path
 
 import yaml
 
-from training.answers import fence, json_object, read_template
-from training.correct import unsupported_facts
-from training.llm import Role, template_version
+from llm.answers import fence, json_object, read_template
+from llm.roles.correct import unsupported_facts
+from llm.types import Role, template_version
 
-PROMPTS = Path(__file__).parent / "prompts"
+PROMPTS = Path(__file__).parents[1] / "prompts"
 PRINCIPLES_FILE = PROMPTS / "principles.yaml"
 PRINCIPLES = {p["id"]: p["text"] for p in yaml.safe_load(PRINCIPLES_FILE.read_text())}
 _PRINCIPLES_HASH = hashlib.sha256(PRINCIPLES_FILE.read_bytes()).hexdigest()[:8]
@@ -33,9 +33,10 @@ _PRINCIPLES_HASH = hashlib.sha256(PRINCIPLES_FILE.read_bytes()).hexdigest()[:8]
 
 def _facts_fields(item: dict) -> dict:
     return {
-        "summary": fence(item["summary"], "facts"), "neutral": fence(item["neutral"], "facts"),
+        "summary": fence(item["summary"], "facts"),
+        "neutral": fence(item["neutral"], "facts"),
         "reference": fence(item["reference"], "reference"),
-    }  # fmt: skip
+    }
 
 
 def judge_input(item: dict) -> list[dict]:
@@ -60,8 +61,11 @@ def judge_output(text: str) -> dict:
         if not isinstance(verdict["reason"], str) or not verdict["reason"].strip():
             raise ValueError(f"{pid}.reason must be a non-empty string")
     scores = {pid: value[pid]["score"] for pid in PRINCIPLES}
-    return {"scores": scores, "reasons": {pid: value[pid]["reason"].strip() for pid in PRINCIPLES},
-            "total": sum(scores.values()) / len(scores)}  # fmt: skip
+    return {
+        "scores": scores,
+        "reasons": {pid: value[pid]["reason"].strip() for pid in PRINCIPLES},
+        "total": sum(scores.values()) / len(scores),
+    }
 
 
 def _grams(text: str, n: int = 3) -> Counter:
@@ -87,10 +91,12 @@ def judge_baseline(item: dict) -> str:
     verdict = {
         "style": (1 + round(4 * min(1.0, style / 0.8)), f"character 3-gram cosine to the reference {style:.2f}"),
         "faithful": (1 + round(4 * used), f"uses {used:.0%} of the neutral text's content words"),
-        "no_invented_facts": (max(1, 5 - len(invented)),
-                              f"{len(invented)} number(s)/name(s) in no input: {', '.join(invented[:5]) or 'none'}"),
+        "no_invented_facts": (
+            max(1, 5 - len(invented)),
+            f"{len(invented)} number(s)/name(s) in no input: {', '.join(invented[:5]) or 'none'}",
+        ),
         "fluency": (max(1, 5 - round(8 * repeated)), f"{repeated:.0%} of word 4-grams repeated"),
-    }  # fmt: skip
+    }
     return json.dumps({pid: {"score": s, "reason": r} for pid, (s, r) in verdict.items()})
 
 
@@ -99,9 +105,13 @@ def reflect_input(item: dict) -> list[dict]:
     a, b = item["best"], item["worst"]
     body = user.format(
         **_facts_fields(item),
-        candidate_a=fence(a["candidate"], "article"), score_a=f"{a['total']:.2f}", reasons_a=json.dumps(a["reasons"]),
-        candidate_b=fence(b["candidate"], "article"), score_b=f"{b['total']:.2f}", reasons_b=json.dumps(b["reasons"]),
-    )  # fmt: skip
+        candidate_a=fence(a["candidate"], "article"),
+        score_a=f"{a['total']:.2f}",
+        reasons_a=json.dumps(a["reasons"]),
+        candidate_b=fence(b["candidate"], "article"),
+        score_b=f"{b['total']:.2f}",
+        reasons_b=json.dumps(b["reasons"]),
+    )
     return [{"role": "system", "content": system}, {"role": "user", "content": body}]
 
 
@@ -120,6 +130,11 @@ def reflect_baseline(item: dict) -> str:
     return json.dumps({"overturn": False, "reason": ""})
 
 
-JUDGE = Role("judge", f"{template_version(PROMPTS / 'judge.txt')}+principles@{_PRINCIPLES_HASH}",
-             judge_input, judge_output, judge_baseline)  # fmt: skip
+JUDGE = Role(
+    "judge",
+    f"{template_version(PROMPTS / 'judge.txt')}+principles@{_PRINCIPLES_HASH}",
+    judge_input,
+    judge_output,
+    judge_baseline,
+)
 REFLECT = Role("reflect", template_version(PROMPTS / "reflect.txt"), reflect_input, reflect_output, reflect_baseline)

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from curation.cache_dir import cache_dir
+from common.cache_dir import cache_dir
 
 
 def test_sag_cache_wins(monkeypatch, tmp_path):

@@ -13,10 +13,10 @@ import json
 import re
 from pathlib import Path
 
-from training.answers import fence, json_object, read_template
-from training.llm import Role, template_version
+from llm.answers import fence, json_object, read_template
+from llm.types import Role, template_version
 
-TEMPLATE = Path(__file__).parent / "prompts" / "neutralize.txt"
+TEMPLATE = Path(__file__).parents[1] / "prompts" / "neutralize.txt"
 FIELDS = ("summary", "neutral")
 
 

@@ -48,14 +48,23 @@ def every_role(request: dict) -> Reply:
     if "strict judge" in system:
         ids = re.search(r"principle ids \(([^)]*)\)", system).group(1).split(", ")
         article = _between(prompt, "article")
-        return Reply(json.dumps({pid: {"score": 1 + (len(article) + i) % 5, "reason": f"{pid}: checked"}
-                                 for i, pid in enumerate(ids)}))  # fmt: skip
+        return Reply(
+            json.dumps(
+                {pid: {"score": 1 + (len(article) + i) % 5, "reason": f"{pid}: checked"} for i, pid in enumerate(ids)}
+            )
+        )
     if "another judge" in system:
         return Reply(json.dumps({"overturn": False, "reason": ""}))
     if "check an article for hallucinations" in system:
         invented = any(c.isdigit() for c in _between(prompt, "article"))  # a toy rule, but a real verdict
-        return Reply(json.dumps({"faithful": {"hallucinated": invented, "reason": "digits" if invented else "none"},
-                                 "factual": {"hallucinated": False, "reason": "nothing false"}}))  # fmt: skip
+        return Reply(
+            json.dumps(
+                {
+                    "faithful": {"hallucinated": invented, "reason": "digits" if invented else "none"},
+                    "factual": {"hallucinated": False, "reason": "nothing false"},
+                }
+            )
+        )
     if "restyle it" in system:
         return Reply(json.dumps({"neutral": f"Plainly: {_between(prompt, 'instruction')}"}))
     if "in the style of a given author" in system:

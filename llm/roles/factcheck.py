@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from training.answers import fence, json_object, read_template
-from training.correct import unsupported_facts
-from training.llm import Role, template_version
+from llm.answers import fence, json_object, read_template
+from llm.roles.correct import unsupported_facts
+from llm.types import Role, template_version
 
-TEMPLATE = Path(__file__).parent / "prompts" / "factcheck.txt"
+TEMPLATE = Path(__file__).parents[1] / "prompts" / "factcheck.txt"
 QUESTIONS = ("faithful", "factual")
 
 
@@ -27,9 +27,12 @@ def sources(item: dict) -> list[str]:
 
 def format_input(item: dict) -> list[dict]:
     system, user = read_template(TEMPLATE)
-    body = user.format(instruction=fence(item["instruction"], "facts"), neutral=fence(item.get("neutral") or "", "facts"),
-                       reference=fence(item.get("reference") or "", "reference"),
-                       output=fence(item["output"], "article"))  # fmt: skip
+    body = user.format(
+        instruction=fence(item["instruction"], "facts"),
+        neutral=fence(item.get("neutral") or "", "facts"),
+        reference=fence(item.get("reference") or "", "reference"),
+        output=fence(item["output"], "article"),
+    )
     return [{"role": "system", "content": system}, {"role": "user", "content": body}]
 
 

@@ -2,8 +2,8 @@ import json
 
 import pytest
 
+from llm.roles.judge import JUDGE, PRINCIPLES, judge_baseline, judge_input, judge_output, reflect_output
 from training.dpo_data import judge_pairs
-from training.judge import JUDGE, PRINCIPLES, judge_baseline, judge_input, judge_output, reflect_output
 
 ITEM = {
     "summary": "Vipul released Razor 2.1 on Monday.",

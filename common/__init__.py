@@ -1,0 +1,1 @@
+"""Project-wide plumbing every package may use: user errors, cache paths, packaged models."""

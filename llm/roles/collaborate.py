@@ -1,0 +1,58 @@
+"""The LLM's roles in the paper's inference (step 6, run by `training/inference.py`): DRAFT writes
+neutral content from the user's instruction, for the small model to style. WRITE writes the article
+itself from instruction + reference: the "LLM only" system the paper compares with.
+
+Extractive baselines (no model): DRAFT returns the instruction's sentences as the content, and
+WRITE returns the same text: without a model nothing can be written, and saying so beats pretending.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from llm.answers import fence, json_object, read_template
+from llm.types import Role, template_version
+
+PROMPTS = Path(__file__).parents[1] / "prompts"
+
+
+def _one_field(name: str):
+    def parse(text: str) -> dict:
+        value = json_object(text)
+        if set(value) != {name}:
+            raise ValueError(f"fields {sorted(value)}, expected exactly ['{name}']")
+        if not isinstance(value[name], str) or not value[name].strip():
+            raise ValueError(f"{name} must be a non-empty string")
+        return {name: value[name].strip()}
+
+    return parse
+
+
+def _messages(template: str, **fields: str) -> list[dict]:
+    system, user = read_template(PROMPTS / template)
+    return [{"role": "system", "content": system}, {"role": "user", "content": user.format(**fields)}]
+
+
+def draft_input(item: dict) -> list[dict]:
+    return _messages("draft.txt", instruction=fence(item["instruction"], "instruction"))
+
+
+def write_input(item: dict) -> list[dict]:
+    return _messages(
+        "write.txt",
+        instruction=fence(item["instruction"], "instruction"),
+        reference=fence(item["reference"], "reference"),
+    )
+
+
+def draft_baseline(item: dict) -> str:
+    return json.dumps({"neutral": " ".join(item["instruction"].split())}, ensure_ascii=False)
+
+
+def write_baseline(item: dict) -> str:
+    return json.dumps({"article": " ".join(item["instruction"].split())}, ensure_ascii=False)
+
+
+DRAFT = Role("draft", template_version(PROMPTS / "draft.txt"), draft_input, _one_field("neutral"), draft_baseline)
+WRITE = Role("write", template_version(PROMPTS / "write.txt"), write_input, _one_field("article"), write_baseline)
