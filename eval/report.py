@@ -49,7 +49,9 @@ Lower <code>filter.threshold</code> (see the kept-pairs curve below) to evaluate
 corpus <code>{{ corpus }}</code>. {{ m.targets }} of {{ m.test_targets }} test-split targets
 ({{ m.authors }} authors never seen in training){% if m.targets < m.test_targets %}, a seeded sample{% endif %}.
 Evaluation took {{ m.seconds }} s.</p>
-{% if m.backend == "extractive" %}<p class="note">The LLM backend is <b>extractive</b>: no language model wrote the
+{% if m.llm_roles %}<p>Who wrote what: {% for role, writer in m.llm_roles.items() %}{{ role }} by <code>{{ writer }}</code>{% if not loop.last %}, {% endif %}{% endfor %}
+(the instruction is the <code>neutralize</code> stage's summary: see <code>metrics/neutralize.json</code>).</p>{% endif %}
+{% if m.backend == "extractive" and (m.llm_roles or {}).values() | select("ne", "extractive: extractive-v1") | list | length == 0 %}<p class="note">The LLM backend is <b>extractive</b>: no language model wrote the
 drafts, the "LLM only" outputs, or the hallucination verdicts. The draft and the LLM-only output are the instruction's
 own sentences, and <i>factual</i> hallucination is not judged (no world knowledge). Plug in an OpenAI-compatible
 endpoint (<code>llm.backend=openai</code>) for the paper's setting.</p>{% endif %}

@@ -22,14 +22,33 @@ def fence(text: str, tag: str) -> str:
     return text.replace(f"<{tag}>", f"< {tag}>").replace(f"</{tag}>", f"</ {tag}>")
 
 
-def json_object(text: str) -> dict:
-    """Exactly one JSON object (a ```json fence allowed); else ValueError saying what was wrong."""
+def json_body(text: str) -> tuple[str, str | None]:
+    """The JSON part of an answer and what was stripped around it: None, "code_fence" (```json … ```),
+    or "prose" (words before or after the object, as small models write "Here is the JSON: {…}")."""
     body = text.strip()
-    fenced = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", body, re.DOTALL)
+    fenced = re.search(r"```(?:json)?\s*(.*?)\s*```", body, re.DOTALL)
     if fenced:
-        body = fenced.group(1)
+        return fenced.group(1), "code_fence"
+    start, end = body.find("{"), body.rfind("}")
+    if start > 0 or (start >= 0 and end < len(body) - 1):
+        return body[start : end + 1], "prose"
+    return body, None
+
+
+def _no_duplicate_keys(pairs: list[tuple]) -> dict:
+    keys = [k for k, _ in pairs]
+    duplicated = sorted({k for k in keys if keys.count(k) > 1})
+    if duplicated:
+        raise ValueError(f"duplicate key(s) {duplicated}")
+    return dict(pairs)
+
+
+def json_object(text: str) -> dict:
+    """Exactly one JSON object, no key twice (a fence or prose around it tolerated: see json_body);
+    else ValueError saying what was wrong."""
+    body, _ = json_body(text)
     try:
-        value = json.loads(body)
+        value = json.loads(body, object_pairs_hook=_no_duplicate_keys)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not JSON ({exc.msg} at character {exc.pos})") from None
     if not isinstance(value, dict):

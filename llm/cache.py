@@ -19,6 +19,9 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
     key TEXT PRIMARY KEY, response TEXT NOT NULL, tokens_in INTEGER, tokens_out INTEGER, created REAL
 );
+CREATE TABLE IF NOT EXISTS batches (
+    batch_key TEXT PRIMARY KEY, batch_id TEXT NOT NULL, created REAL
+);
 CREATE TABLE IF NOT EXISTS calls (
     id INTEGER PRIMARY KEY AUTOINCREMENT, run TEXT, stage TEXT, key TEXT, backend TEXT, model TEXT,
     template TEXT, input_id TEXT, prompt TEXT, response TEXT, cache_hit INTEGER, ok INTEGER,
@@ -55,6 +58,19 @@ class LLMCache:
                 "INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?)",
                 (key, response, tokens_in, tokens_out, time.time()),
             )
+
+    def batch_id(self, batch_key: str) -> str | None:
+        """The endpoint's id of a batch submitted for exactly these requests (llm.mode=batch)."""
+        with self._lock:
+            row = self._db.execute("SELECT batch_id FROM batches WHERE batch_key = ?", (batch_key,)).fetchone()
+        return row[0] if row else None
+
+    def put_batch(self, batch_key: str, batch_id: str | None) -> None:
+        with self._lock:
+            if batch_id is None:
+                self._db.execute("DELETE FROM batches WHERE batch_key = ?", (batch_key,))
+            else:
+                self._db.execute("INSERT OR REPLACE INTO batches VALUES (?, ?, ?)", (batch_key, batch_id, time.time()))
 
     def log(self, **row) -> None:
         row.setdefault("created", time.time())

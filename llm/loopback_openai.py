@@ -1,8 +1,10 @@
-"""A real HTTP server on 127.0.0.1 that speaks the OpenAI chat-completions protocol.
+"""A real HTTP server on 127.0.0.1 that speaks the OpenAI chat-completions protocol, and the batch
+API (`/v1/files`, `/v1/batches`) over the same responder.
 
 For tests and benchmarks: it fakes only the network boundary. A `responder` decides each answer;
 faults (429 with Retry-After, 500, slow answers past the client's timeout, malformed or truncated
-content) are scripted per request, and every request is recorded.
+content) are scripted per request, and every request is recorded. A batch completes on its second
+status check, unless `hold_batches` keeps it in progress.
 
     with LoopbackOpenAI(latency_s=0.05) as server:
         client = OpenAI(base_url=server.base_url, api_key="test")
@@ -81,6 +83,9 @@ class LoopbackOpenAI:
         self.latency_s = latency_s
         self.requests: list[dict] = []
         self.auth_headers: list[str] = []
+        self.files: dict[str, bytes] = {}
+        self.batches: dict[str, dict] = {}
+        self.hold_batches = False
         self._lock = threading.Lock()
         outer = self
 
@@ -90,8 +95,43 @@ class LoopbackOpenAI:
             def log_message(self, *args):  # quiet
                 pass
 
+            def do_GET(self):
+                if match := re.fullmatch(r".*/batches/([\w-]+)", self.path):
+                    batch = outer.batches.get(match.group(1))
+                    if batch is None:
+                        return self._send(404, {"error": {"message": "no such batch"}})
+                    batch["checks"] += 1
+                    if batch["status"] == "in_progress" and batch["checks"] >= 2 and not outer.hold_batches:
+                        outer._finish(batch)
+                    return self._send(200, outer._batch_json(batch))
+                if match := re.fullmatch(r".*/files/([\w-]+)/content", self.path):
+                    data = outer.files.get(match.group(1))
+                    if data is None:
+                        return self._send(404, {"error": {"message": "no such file"}})
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/octet-stream")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    return self.wfile.write(data)
+                return self._send(404, {"error": {"message": "not found"}})
+
             def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if self.path.endswith("/files"):
+                    return self._send(200, outer._upload(self.headers.get("Content-Type", ""), raw))
+                if self.path.endswith("/batches"):
+                    request = json.loads(raw)
+                    with outer._lock:
+                        batch_id = f"batch-{len(outer.batches) + 1}"
+                        outer.batches[batch_id] = {
+                            "id": batch_id,
+                            "input": request["input_file_id"],
+                            "status": "in_progress",
+                            "checks": 0,
+                            "output": None,
+                        }
+                    return self._send(200, outer._batch_json(outer.batches[batch_id]))
+                body = json.loads(raw or b"{}")
                 with outer._lock:
                     outer.requests.append(body)
                     outer.auth_headers.append(self.headers.get("Authorization", ""))
@@ -142,6 +182,62 @@ class LoopbackOpenAI:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def _upload(self, content_type: str, raw: bytes) -> dict:
+        """A multipart/form-data upload (the openai client's files.create): keep the file's bytes."""
+        from email.parser import BytesParser
+
+        message = BytesParser().parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + raw)
+        data = next(part.get_payload(decode=True) for part in message.walk() if part.get_filename())
+        with self._lock:
+            file_id = f"file-{len(self.files) + 1}"
+            self.files[file_id] = data
+        return {
+            "id": file_id,
+            "object": "file",
+            "bytes": len(data),
+            "created_at": int(time.time()),
+            "filename": "requests.jsonl",
+            "purpose": "batch",
+            "status": "processed",
+        }
+
+    def _finish(self, batch: dict) -> None:
+        """Answer every request of the batch with the responder, as a JSONL output file."""
+        lines = []
+        for line in self.files[batch["input"]].decode().splitlines():
+            request = json.loads(line)
+            with self._lock:
+                self.requests.append(request["body"])
+                number = len(self.requests)
+            reply = self.responder({**request["body"], "_n": number})
+            choice = {
+                "index": 0,
+                "message": {"role": "assistant", "content": reply.content},
+                "finish_reason": reply.finish_reason,
+            }
+            usage = {"prompt_tokens": 1, "completion_tokens": len(reply.content.split())}
+            body = {"id": f"chatcmpl-{number}", "object": "chat.completion", "choices": [choice], "usage": usage}
+            lines.append(
+                json.dumps({"custom_id": request["custom_id"], "response": {"status_code": 200, "body": body}})
+            )
+        with self._lock:
+            file_id = f"file-{len(self.files) + 1}"
+            self.files[file_id] = "\n".join(lines).encode()
+        batch |= {"status": "completed", "output": file_id}
+
+    @staticmethod
+    def _batch_json(batch: dict) -> dict:
+        return {
+            "id": batch["id"],
+            "object": "batch",
+            "endpoint": "/v1/chat/completions",
+            "status": batch["status"],
+            "input_file_id": batch["input"],
+            "output_file_id": batch["output"],
+            "completion_window": "24h",
+            "created_at": int(time.time()),
+        }
 
     @property
     def base_url(self) -> str:

@@ -10,23 +10,27 @@ from llm.types import Completion, LLMParams
 
 
 class OpenAIBackend:
-    def __init__(self, params: LLMParams):
+    def __init__(self, params: LLMParams, base_url: str | None = None, api_key: str | None = None):
         from openai import OpenAI
 
-        key = os.environ.get(params.api_key_env)
+        key = api_key or os.environ.get(params.api_key_env)
         if not key:
             raise InputError(f"llm.backend=openai reads the API key from ${params.api_key_env}, which is not set")
         self.params = params
         self.client = OpenAI(
-            base_url=params.base_url, api_key=key, timeout=params.timeout_s, max_retries=params.max_retries
+            base_url=base_url or params.base_url, api_key=key, timeout=params.timeout_s, max_retries=params.max_retries
         )
 
-    def complete(self, messages: list[dict]) -> Completion:
+    def complete(self, messages: list[dict], schema: dict | None = None) -> Completion:
+        extra = {}
+        if schema:  # grammar-constrained on llama.cpp and vLLM; structured outputs on OpenAI
+            extra["response_format"] = {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}}
         response = self.client.chat.completions.create(
             model=self.params.model,
             messages=messages,
             temperature=self.params.temperature,
             max_tokens=self.params.max_tokens,
+            **extra,
         )
         choice = response.choices[0]
         usage = response.usage

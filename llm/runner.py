@@ -1,13 +1,13 @@
 """One small LLM interface: a role (prompt builder + strict parser) run over items by a backend,
 with every call cached, logged and counted.
 
-Backends (`llm.backend` in params.yaml):
+Backends (`llm.backend` in params.yaml, or per role `llm.roles.<role>.backend`):
   extractive  deterministic, no model: the role's own baseline (fast; says so in every output)
   openai      any OpenAI-compatible chat-completions endpoint (OpenAI, vLLM, Ollama, llama.cpp
               server): `base_url`, `model`, and the *name* of the environment variable with the key.
               Retries with backoff, honouring Retry-After on 429, are the openai client's own.
-  local       a transformers causal LM on CPU (default: SmolLM2-135M-Instruct from its registry
-              package, converted once from GGUF to a plain folder). Weak: for checking the pipeline.
+  llamacpp    a llama.cpp server the runner starts on 127.0.0.1 with a GGUF model (default
+              packaged:qwen2.5-coder-1.5b-instruct) and stops when the stage ends.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from tqdm import tqdm
 
+from llm.answers import json_body
 from llm.cache import LLMCache, call_key
 from llm.types import Completion, LLMParams, Outcome, Role, RunStats
 
@@ -34,10 +35,10 @@ def make_backend(params: LLMParams):
         from llm.openai_backend import OpenAIBackend
 
         return OpenAIBackend(params)
-    if params.backend == "local":
-        from llm.local_backend import LocalBackend
+    if params.backend == "llamacpp":
+        from llm.llamacpp_backend import LlamaCppBackend
 
-        return LocalBackend(params)
+        return LlamaCppBackend(params)
     return None  # extractive: the role's baseline
 
 
@@ -46,13 +47,33 @@ class LLMRunner:
 
     def __init__(self, params: LLMParams, cache: LLMCache, stage: str):
         self.params, self.cache, self.stage = params, cache, stage
-        self.backend = make_backend(params)
         self.run_id = uuid.uuid4().hex[:12]
         self.stats = RunStats()
         self._lock = threading.Lock()
+        self._backends: dict[tuple[str, str], object] = {}  # started on a role's first call, once
+        self._prefetched: dict[str, tuple[Completion, float]] = {}  # llm.mode=batch answers by key
+
+    def backend(self, params: LLMParams):
+        key = (params.backend, params.model)
+        with self._lock:
+            if key not in self._backends:
+                self._backends[key] = make_backend(params)
+            return self._backends[key]
+
+    def close(self) -> None:
+        """Stop what the runner started (a llama.cpp server); safe to call twice."""
+        backends, self._backends = self._backends, {}
+        for backend in backends.values():
+            if hasattr(backend, "close"):
+                backend.close()
 
     def run(self, role: Role, items: list[dict], progress: bool = True) -> list[Outcome]:
-        workers = 1 if self.params.backend != "openai" else self.params.concurrency
+        params = self.params.for_role(role.name)
+        workers = self.params.concurrency if params.backend == "openai" else 1
+        if params.backend != "extractive" and items:
+            self.backend(params)  # a backend that cannot start is one clear error, not a failure per item
+        if params.mode == "batch" and params.backend == "openai" and items:
+            self._prefetch(role, params, items)
         bar = tqdm(total=len(items), desc=f"{self.stage}: {role.name}", unit="item", disable=not progress)
         with ThreadPoolExecutor(workers) as pool:
             futures = [pool.submit(self._one, role, item) for item in items]
@@ -87,15 +108,18 @@ class LLMRunner:
         response = None
         for _ in range(self.params.parse_retries + 1):
             try:
-                response = self._answer(role, item, messages)
+                response, finish = self._answer(role, item, messages)
             except SpendLimitReached:
                 return self._fail(item, "spend_limit", f"llm.max_calls={self.params.max_calls} reached")
             except Exception as exc:  # transport failure after the client's own retries
                 return self._fail(item, "call_failed", f"{type(exc).__name__}: {str(exc)[:300]}")
+            if finish == "length":  # cut off: even if it parses, it is not the whole answer; ask again
+                reason, error = "truncated_answer", f"the answer reached llm.max_tokens={self.params.max_tokens}"
+                continue
             try:
-                return Outcome(item["id"], role.parse_output(response), response=response)
+                output = role.parse_output(response)
             except ValueError as exc:
-                error = str(exc)
+                reason, error = "unparseable_answer", str(exc)
                 # Ask again, saying what was wrong: a new conversation, so a new cache key.
                 messages = [
                     *role.format_input(item),
@@ -105,19 +129,54 @@ class LLMRunner:
                         "content": f"That answer was not valid: {error}. Reply with the JSON object only.",
                     },
                 ]
-        return self._fail(item, "unparseable_answer", error, response)
+                continue
+            stripped = json_body(response)[1]
+            if stripped:
+                with self._lock:
+                    self.stats.tolerated[stripped] += 1
+            return Outcome(item["id"], output, response=response)
+        return self._fail(item, reason, error, response)
 
-    def _answer(self, role: Role, item: dict, messages: list[dict]) -> str:
+    def _request(self, role: Role, messages: list[dict]) -> tuple[LLMParams, str, dict | None]:
+        """(the role's params, the call's cache key, the JSON schema sent with it)."""
+        params = self.params.for_role(role.name)
+        extractive = params.backend == "extractive"
         # The extractive backend's "model" is the role's baseline code: key it by its source, so
         # that changing the baseline never serves stale answers.
-        model = self.params.model if self.backend is not None else f"{self.params.model}@{_source_hash(role.baseline)}"
-        key = call_key(self.params.backend, model, role.version, self.params.generation(), messages)
+        model = f"{params.model}@{_source_hash(role.baseline)}" if extractive else params.model
+        schema = role.schema if params.json_schema and not extractive else None
+        generation = params.generation() | ({"json_schema": schema} if schema else {})
+        return params, call_key(params.backend, model, role.version, generation, messages), schema
+
+    def _prefetch(self, role: Role, params: LLMParams, items: list[dict]) -> None:
+        """llm.mode=batch: every first-try call not in the cache goes to the endpoint as one batch;
+        `_answer` then takes its answers as calls (retries after a bad answer go one by one)."""
+        from llm.batch import request_body, run_batch
+
+        requests = {}
+        for item in items:
+            messages = role.format_input(item)
+            _, key, schema = self._request(role, messages)
+            if key not in requests and self.cache.get(key) is None:
+                requests[key] = request_body(params, messages, schema)
+        if self.params.max_calls:  # the spend limit holds for batches too
+            requests = dict(list(requests.items())[: max(self.params.max_calls - self.stats.calls, 0)])
+        if requests:
+            start = time.perf_counter()
+            answers = run_batch(self.backend(params).client, params, requests, self.cache)
+            latency = (time.perf_counter() - start) / len(requests)
+            self._prefetched |= {key: (done, latency) for key, done in answers.items()}
+
+    def _answer(self, role: Role, item: dict, messages: list[dict]) -> tuple[str, str]:
+        """(answer, finish reason): from the cache, else from the role's backend."""
+        params, key, schema = self._request(role, messages)
+        extractive = params.backend == "extractive"
         base = dict(
             run=self.run_id,
             stage=self.stage,
             key=key,
-            backend=self.params.backend,
-            model=self.params.model,
+            backend=params.backend,
+            model=params.model,
             template=role.version,
             input_id=item["id"],
             prompt=messages[-1]["content"],
@@ -127,15 +186,21 @@ class LLMRunner:
             with self._lock:
                 self.stats.cache_hits += 1
             self.cache.log(**base, response=hit[0], cache_hit=1, ok=1, latency_s=0.0, tokens_in=0, tokens_out=0)
-            return hit[0]
+            return hit[0], "stop"
         with self._lock:
             if self.params.max_calls and self.stats.calls >= self.params.max_calls:
                 self.stats.stopped_by_spend_limit = True
                 raise SpendLimitReached
             self.stats.calls += 1
         start = time.perf_counter()
+        prefetched = self._prefetched.pop(key, None)
         try:
-            done = Completion(role.baseline(item)) if self.backend is None else self.backend.complete(messages)
+            if prefetched:
+                done = prefetched[0]
+            elif extractive:
+                done = Completion(role.baseline(item))
+            else:
+                done = self.backend(params).complete(messages, schema)
         except Exception as exc:
             self.cache.log(
                 **base,
@@ -145,7 +210,7 @@ class LLMRunner:
                 latency_s=time.perf_counter() - start,
             )
             raise
-        latency = time.perf_counter() - start
+        latency = prefetched[1] if prefetched else time.perf_counter() - start
         with self._lock:
             self.stats.tokens_in += done.tokens_in
             self.stats.tokens_out += done.tokens_out
@@ -163,7 +228,7 @@ class LLMRunner:
             tokens_in=done.tokens_in,
             tokens_out=done.tokens_out,
         )
-        return done.text
+        return done.text, done.finish_reason
 
     def _fail(self, item: dict, reason: str, detail: str, response: str | None = None) -> Outcome:
         with self._lock:

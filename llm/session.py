@@ -46,7 +46,10 @@ class LLMSession:
         return pl.DataFrame(rows, infer_schema_length=None) if rows else empty_calls_frame()
 
     def close(self) -> None:
-        self.cache.close()
+        try:
+            self.runner.close()  # stops a llama.cpp server, also after an error or Ctrl-C
+        finally:
+            self.cache.close()
 
     def __enter__(self) -> LLMSession:
         return self

@@ -53,6 +53,11 @@ def main(
         write_table(frame, out_dir / "dpo.parquet")
         write_table(judgements, out_dir / "judgements.parquet")
         write_llm_tables(session, out_dir, "dpo_failures.parquet")
-    metrics |= {"backend": llm.backend, "model": llm.model, **session.stats}
+    metrics |= {
+        "backend": llm.backend,
+        "model": llm.model,
+        "llm_roles": llm.writers(("correct", "judge", "reflect")),
+        **session.stats,
+    }
     write_metrics(metrics, metrics_path)
     return metrics

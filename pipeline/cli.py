@@ -165,19 +165,31 @@ def select(pairs_path, out_path, dropped_path, metrics_path, plot_path, params_p
 
 @main.command()
 @path_args("pairs_path", "articles_path", "out_dir", "metrics_path")
+@click.option(
+    "--style-filter",
+    "style_filter",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The trained style filter: also measure how much style the rewrite removed.",
+)
 @PARAMS
 @user_errors
-def neutralize(pairs_path, articles_path, out_dir, metrics_path, params_path):
+def neutralize(pairs_path, articles_path, out_dir, metrics_path, style_filter, params_path):
     """Summarise and neutrally rewrite every selected target article with the LLM (cached, resumable).
 
-    Example: sag neutralize outputs/select/selected_pairs.parquet outputs/curate/articles.parquet outputs/neutralize metrics/neutralize.json
+    Example: sag neutralize outputs/select/selected_pairs.parquet outputs/curate/articles.parquet outputs/neutralize metrics/neutralize.json --style-filter models/style_filter
     """
     from pipeline import neutralize as stage
 
-    m = stage.main(pairs_path, articles_path, out_dir, metrics_path, params_path)
+    m = stage.main(pairs_path, articles_path, out_dir, metrics_path, params_path, style_filter)
+    q, b = m["quality"], m["baseline_quality"]
     click.echo(
-        f"neutralize ({m['backend']}): {m['neutralized']} of {m['targets']} targets; "
+        f"neutralize ({m['backend']}: {m['model']}): {m['neutralized']} of {m['targets']} targets; "
         f"{m['calls']} calls, {m['cache_hits']} cache hits, failures {m['failures'] or 0}"
+    )
+    click.echo(
+        f"  facts kept {q['facts_kept']} (extractive {b['facts_kept']}), copy ratio {q['copy_ratio']} "
+        f"(extractive {b['copy_ratio']}), style removed {q.get('style_removed')} (extractive {b.get('style_removed')})"
     )
 
 

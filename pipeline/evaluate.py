@@ -74,7 +74,13 @@ def main(
     llm = build(LLMParams, "llm", params_path)
     data = build(SFTDataParams, "build_sft", params_path)
     small_model = build(SFTParams, "sft", params_path).model
-    context = {"backend": llm.backend, "llm_model": llm.model, "small_model": small_model, "baseline": params.baseline}
+    context = {
+        "backend": llm.backend,
+        "llm_model": llm.model,
+        "llm_roles": llm.writers(("draft", "write", "factcheck")),
+        "small_model": small_model,
+        "baseline": params.baseline,
+    }
     needed = model_keys(params.systems)
     missing = [k for k in needed if k != "base" and k not in models]
     if missing:

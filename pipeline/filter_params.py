@@ -8,6 +8,8 @@ from curation.style_filter import FilterTrainParams
 from curation.style_pairs import ScoreParams, SelectParams
 from pipeline.params import build
 
+FILTER_STAGES = (FilterTrainParams, ScoreParams, SelectParams)
+
 
 def filter_params(path: Path = Path("params.yaml")) -> FilterTrainParams:
     """The section as train_filter reads it; a key no stage knows is still an error."""

@@ -1,10 +1,12 @@
 """`neutralize` stage: a summary and a neutral rewrite of every target article in selected_pairs.
 
-    sag neutralize outputs/select/selected_pairs.parquet outputs/curate/articles.parquet outputs/neutralize metrics/neutralize.json
+    sag neutralize outputs/select/selected_pairs.parquet outputs/curate/articles.parquet outputs/neutralize metrics/neutralize.json --style-filter models/style_filter
 
 out: neutral.parquet           post_id, summary, neutral, backend, model, template
      neutral_failures.parquet  role, input_id, reason, detail, response (answers that never parsed, calls that failed)
      llm_calls.parquet         this run's calls and cache hits (the full history stays in the cache file)
+metrics: counts, and the inverse generation's quality (llm/inverse_generation.py) for the model
+     and for the extractive baseline on the same targets.
 
 LLM answers are cached in $SAG_CACHE/llm.sqlite (default .cache/), outside DVC's outputs, so a
 re-run, a killed run or a threshold experiment pays only for targets never seen before.
@@ -14,41 +16,84 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.outputs import read_table, write_llm_tables, write_metrics, write_table
+from pipeline.outputs import read_table, require_filter, write_llm_tables, write_metrics, write_table
 from pipeline.params import build
 
 
-def main(pairs_path: Path, articles_path: Path, out_dir: Path, metrics_path: Path, params_path: Path) -> dict:
+def _best_references(pairs, articles):
+    """Each target's best-scoring selected reference text (for the style measure)."""
+
+    best = pairs.sort(["target_post_id", "score"], descending=[False, True]).unique("target_post_id", keep="first")
+    texts = articles.select(ref_post_id="post_id", reference="text")
+    return dict(best.join(texts, on="ref_post_id").select("target_post_id", "reference").iter_rows())
+
+
+def main(
+    pairs_path: Path,
+    articles_path: Path,
+    out_dir: Path,
+    metrics_path: Path,
+    params_path: Path,
+    style_filter: Path | None = None,
+) -> dict:
+    import json
+
     import polars as pl
 
+    from curation.style_pairs import ScoreParams
+    from llm.inverse_generation import NeutralizeParams, choose_targets, inverse_metrics
     from llm.roles.neutralize import ROLE
     from llm.session import LLMSession
     from llm.types import LLMParams
+    from pipeline.filter_params import FILTER_STAGES
 
-    params = build(LLMParams, "llm", params_path)
-    targets = read_table(pairs_path, "select").get_column("target_post_id").unique().sort()
-    articles = read_table(articles_path, "curate").filter(pl.col("post_id").is_in(targets.implode()))
+    llm = build(LLMParams, "llm", params_path)
+    params = build(NeutralizeParams, "neutralize", params_path)
+    role_params = llm.for_role(ROLE.name)
+    pairs = read_table(pairs_path, "select")
+    targets = pairs.get_column("target_post_id").unique().sort()
+    all_articles = read_table(articles_path, "curate")
+    articles = choose_targets(all_articles.filter(pl.col("post_id").is_in(targets.implode())), params)
     items = [
         {"id": r["post_id"], "key": r["post_id"], "text": r["text"], "title": r["title"]}
-        for r in articles.sort("post_id").iter_rows(named=True)
+        for r in articles.iter_rows(named=True)
     ]
-    with LLMSession(params, "neutralize") as session:
+    with LLMSession(llm, "neutralize") as session:
         done = session.outputs(ROLE, items)
         neutral = pl.DataFrame(
             [{"post_id": k, **v} for k, v in done.items()],
             schema={"post_id": pl.String, "summary": pl.String, "neutral": pl.String},
-        ).with_columns(backend=pl.lit(params.backend), model=pl.lit(params.model), template=pl.lit(ROLE.version))
+        ).with_columns(
+            backend=pl.lit(role_params.backend), model=pl.lit(role_params.model), template=pl.lit(ROLE.version)
+        )
         write_table(neutral.sort("post_id"), out_dir / "neutral.parquet")
         write_llm_tables(session, out_dir, "neutral_failures.parquet")
+    present = set(all_articles.get_column("post_id").to_list())
+    references = _best_references(pairs, all_articles)
+    text = {i["id"]: i["text"] for i in items}
+
+    def rows(answers: dict) -> list[dict]:
+        return [{"article": text[k], "reference": references.get(k), **v} for k, v in answers.items()]
+
+    style = None
+    if style_filter is not None:
+        score = build(ScoreParams, "filter", params_path, shared_with=FILTER_STAGES)
+        style = (require_filter(style_filter), score.scorer, score.precision)
+    baseline = {i["id"]: json.loads(ROLE.baseline(i)) for i in items if i["id"] in done}
     metrics = {
-        "targets": len(targets),
+        "selected_targets": len(targets),
         # A target whose article is not in `articles` (curated away since select ran) cannot be neutralized.
-        "missing_articles": len(targets) - len(items),
+        "missing_articles": sum(t not in present for t in targets.to_list()),
+        "targets": len(items),
         "neutralized": len(done),
         "failed": len(session.failures),
-        "backend": params.backend,
-        "model": params.model,
+        "max_targets_per_split": params.max_targets,
+        "backend": role_params.backend,
+        "model": role_params.model,
         "template": ROLE.version,
+        "quality": inverse_metrics(rows(done), len(items), style),
+        # The extractive baseline on the targets the model answered: the two side by side.
+        "baseline_quality": inverse_metrics(rows(baseline), len(baseline), style),
         **session.stats,
     }
     write_metrics(metrics, metrics_path)

@@ -43,6 +43,15 @@ def require_model(path: Path, producer: str) -> Path:
     return path
 
 
+def require_filter(path: Path) -> Path:
+    """The trained style filter's folder, or a one-line error saying which stage makes it."""
+    from common.errors import InputError
+
+    if not (path / "scorer.joblib").exists():
+        raise InputError(f"{path} is not a style filter; run the train_filter stage first (dvc repro train_filter)")
+    return path
+
+
 def write_llm_tables(session, out_dir: Path, failures_name: str) -> None:
     """An LLM stage's failure table (one schema for every stage) and its `llm_calls.parquet`."""
     write_table(session.failures_frame(), out_dir / failures_name)

@@ -83,7 +83,7 @@ def project(tmp_path, tiny_lm) -> Path:
     params["dpo"]["profiles"]["cpu"] |= tiny | {"max_steps": 1}
     params["evaluate"] |= {"max_targets": 4, "max_new_tokens": 12, "batch_size": 4, "bootstrap": 50}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    for package in ("curation", "pipeline", "training", "eval"):
+    for package in ("common", "curation", "llm", "training", "eval", "pipeline"):
         shutil.copytree(REPO / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(MAIL, tmp_path / "data" / "mail")
     write_tiny_forum(tmp_path / "data" / "forum.jsonl")

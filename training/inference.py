@@ -7,9 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from common.errors import InputError
-from llm.cache import LLMCache
 from llm.roles.collaborate import DRAFT
-from llm.runner import LLMRunner
+from llm.session import LLMSession
 from training.generate import Generator, SamplingParams
 from training.sft_data import render_prompt
 
@@ -33,13 +32,8 @@ def generate(
         raise InputError("the instruction is empty")
     if not (Path(model_dir) / "config.json").exists():
         raise InputError(f"{model_dir} is not a model folder (train one with dvc repro, or pass --model)")
-    cache = LLMCache(cache_path)
-    try:
-        outcome = LLMRunner(llm, cache, stage="generate").run(
-            DRAFT, [{"id": "request", "instruction": instruction}], progress=False
-        )[0]
-    finally:
-        cache.close()
+    with LLMSession(llm, "generate", cache_path) as session:
+        outcome = session.runner.run(DRAFT, [{"id": "request", "instruction": instruction}], progress=False)[0]
     if outcome.output is None:
         raise InputError(f"the LLM's draft failed ({outcome.error}): {outcome.detail}")
     reference = "\n\n".join(r.strip() for r in references if r.strip())

@@ -54,5 +54,28 @@ def write_baseline(item: dict) -> str:
     return json.dumps({"article": " ".join(item["instruction"].split())}, ensure_ascii=False)
 
 
-DRAFT = Role("draft", template_version(PROMPTS / "draft.txt"), draft_input, _one_field("neutral"), draft_baseline)
-WRITE = Role("write", template_version(PROMPTS / "write.txt"), write_input, _one_field("article"), write_baseline)
+def _one_field_schema(name: str) -> dict:
+    return {
+        "type": "object",
+        "properties": {name: {"type": "string", "minLength": 1}},
+        "required": [name],
+        "additionalProperties": False,
+    }
+
+
+DRAFT = Role(
+    "draft",
+    template_version(PROMPTS / "draft.txt"),
+    draft_input,
+    _one_field("neutral"),
+    draft_baseline,
+    _one_field_schema("neutral"),
+)
+WRITE = Role(
+    "write",
+    template_version(PROMPTS / "write.txt"),
+    write_input,
+    _one_field("article"),
+    write_baseline,
+    _one_field_schema("article"),
+)

@@ -18,6 +18,12 @@ from llm.types import Role, template_version
 
 TEMPLATE = Path(__file__).parents[1] / "prompts" / "neutralize.txt"
 FIELDS = ("summary", "neutral")
+SCHEMA = {
+    "type": "object",
+    "properties": {name: {"type": "string", "minLength": 1} for name in FIELDS},
+    "required": list(FIELDS),
+    "additionalProperties": False,
+}
 
 
 def format_input(item: dict) -> list[dict]:
@@ -68,4 +74,5 @@ ROLE = Role(
     format_input=format_input,
     parse_output=parse_output,
     baseline=extractive_answer,
+    schema=SCHEMA,
 )

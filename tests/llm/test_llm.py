@@ -136,7 +136,7 @@ def test_missing_key_names_the_variable_not_a_value(monkeypatch):
     with pytest.raises(InputError, match=r"\$NO_SUCH_KEY_VAR, which is not set"):
         LLMRunner(
             LLMParams(backend="openai", base_url="http://127.0.0.1:9/v1", api_key_env="NO_SUCH_KEY_VAR"), None, "t"
-        )
+        ).run(ROLE, ITEMS[:1], progress=False)
 
 
 @pytest.mark.parametrize(

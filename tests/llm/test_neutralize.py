@@ -26,6 +26,8 @@ def test_rendered_prompt_frames_the_post_as_data():
         '{"summary": "s", "neutral": "n"}',
         '```json\n{"summary": "s", "neutral": "n"}\n```',
         '  {"neutral": "n", "summary": "s"}  ',
+        'Sure! Here it is: {"summary": "s", "neutral": "n"}',  # what small real models do
+        'Here you go:\n```json\n{"summary": "s", "neutral": "n"}\n```\nHope it helps.',
     ],
 )
 def test_parse_accepts_clean_answers(answer):
@@ -35,7 +37,7 @@ def test_parse_accepts_clean_answers(answer):
 @pytest.mark.parametrize(
     "answer, reason",
     [
-        ('Sure! Here it is: {"summary": "s", "neutral": "n"}', "not JSON"),
+        ('{"summary": "s", "neutral": "n", "summary": "t"}', "duplicate key"),
         ('{"summary": "s", "neutral": "n"', "not JSON"),  # truncated
         ('["s", "n"]', "not an object"),
         ('{"summary": "s"}', "expected exactly"),

@@ -1,5 +1,7 @@
-"""`sag neutralize` as a process: killed with SIGKILL mid-run, it resumes without paying twice."""
+"""`sag neutralize` as a process: killed with SIGKILL mid-run, it resumes without paying twice; and
+end to end through a real llama.cpp server."""
 
+import json
 import os
 import signal
 import subprocess
@@ -18,20 +20,28 @@ pytestmark = pytest.mark.slow
 N = 12
 
 
-def stage_inputs(tmp_path: Path, base_url: str) -> list[str]:
+def stage_inputs(tmp_path: Path, base_url: str | None, llm: dict | None = None, **neutralize) -> list[str]:
     ids = [f"p{i:02d}" for i in range(N)]
-    pl.DataFrame({"target_post_id": ids, "ref_post_id": ids}).write_parquet(tmp_path / "selected.parquet")
+    pl.DataFrame({"target_post_id": ids, "ref_post_id": ids[1:] + ids[:1], "score": 0.9}).write_parquet(
+        tmp_path / "selected.parquet"
+    )
     pl.DataFrame(
-        {"post_id": ids, "title": "t", "text": [f"Post {i} says {i} things." for i in range(N)]}
+        {
+            "post_id": ids,
+            "title": "t",
+            "split": ["train", "align", "test"] * (N // 3),
+            "text": [f"Bob sold {i} bikes in Dublin on Monday!! :) cheers" for i in range(N)],
+        }
     ).write_parquet(tmp_path / "articles.parquet")
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["llm"] |= {
+    params["llm"] |= llm or {
         "backend": "openai",
         "model": "loopback",
         "base_url": base_url,
         "api_key_env": "SAG_TEST_KEY",
         "concurrency": 1,
     }
+    params["neutralize"] |= neutralize
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     return [sys.executable, "-m", "pipeline.cli", "neutralize", "selected.parquet", "articles.parquet", "out", "m.json"]
 
@@ -56,3 +66,29 @@ def test_kill_and_resume_never_repeats_a_completed_call(tmp_path):
     assert pl.read_parquet(tmp_path / "out" / "neutral.parquet").height == N
     calls = pl.read_parquet(tmp_path / "out" / "llm_calls.parquet")
     assert calls.get_column("cache_hit").sum() >= before - 1 and len(calls) == N
+
+
+def test_neutralize_end_to_end_through_a_real_llama_cpp_server(tmp_path):
+    """The smallest packaged GGUF, schema-constrained: every answer parses, and the outputs say which
+    backend and model wrote them. One target per split (neutralize.max_targets=1)."""
+    env = os.environ | {"SAG_CACHE": str(tmp_path / "cache"), "PYTHONPATH": str(REPO)}
+    llm = {
+        "roles": {"neutralize": {"backend": "llamacpp", "model": "packaged:smollm2-135m-instruct"}},
+        "max_tokens": 160,
+        "threads": 2,
+        "context": 2048,
+    }
+    cmd = stage_inputs(tmp_path, None, llm, max_targets=1)
+    done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    neutral = pl.read_parquet(tmp_path / "out" / "neutral.parquet")
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    assert metrics["targets"] == 3 and metrics["calls"] >= 1
+    assert metrics["failures"].get("unparseable_answer", 0) == 0  # the grammar keeps the JSON valid
+    assert neutral.height + sum(metrics["failures"].values()) == 3
+    assert set(neutral["backend"]) <= {"llamacpp"} and set(neutral["model"]) <= {"packaged:smollm2-135m-instruct"}
+    assert all(row["summary"] and row["neutral"] for row in neutral.iter_rows(named=True))
+    assert metrics["quality"]["valid_json_rate"] == round(neutral.height / 3, 4)
+    assert metrics["baseline_quality"]["targets"] == neutral.height
+    calls = pl.read_parquet(tmp_path / "out" / "llm_calls.parquet")
+    assert set(calls["backend"]) == {"llamacpp"}

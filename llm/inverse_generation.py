@@ -1,0 +1,106 @@
+"""How good an inverse generation is (SAG step 3), per run, measured against the article itself:
+
+  valid_json_rate  answers that parsed (exact keys, non-empty) / targets asked
+  facts_kept       share of the article's facts (numbers, capitalised names) found in the summary
+  facts_invented   facts in summary or neutral found nowhere in the article, per target
+  copy_ratio       ROUGE-L F1 of neutral vs article: 1 = a copy, the inverse generation did nothing
+  style_removed    the style filter's same-author probability of (reference, article) minus that of
+                   (reference, neutral): how much of the author's style the rewrite took out
+
+The extractive baseline is measured on the same targets in every run, so the two sit side by side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from common.errors import InputError
+from llm.answers import facts
+
+SPLITS = ("train", "align", "test")
+
+
+@dataclass(frozen=True)
+class NeutralizeParams:
+    # 0 = every selected target; else at most this many per split (train, align, test), a seeded
+    # sample, so that S-SFT, DPO and the evaluation each still get targets (a slow local model).
+    max_targets: int = 0
+    seed: int = 13
+
+    def __post_init__(self):
+        if not isinstance(self.max_targets, int) or isinstance(self.max_targets, bool) or self.max_targets < 0:
+            raise InputError(f"neutralize.max_targets={self.max_targets!r}; must be an integer >= 0")
+
+
+def choose_targets(targets: pl.DataFrame, params: NeutralizeParams) -> pl.DataFrame:
+    """`targets` (post_id, split, ...) capped per split as `params` says, in post_id order."""
+    if not params.max_targets:
+        return targets.sort("post_id")
+    parts = []
+    for split in SPLITS:
+        mine = targets.filter(pl.col("split") == split).sort("post_id")
+        parts.append(mine.sample(min(params.max_targets, len(mine)), seed=params.seed) if len(mine) else mine)
+    return pl.concat(parts).sort("post_id")
+
+
+def _found(fact: str, text: str) -> bool:
+    return fact.lower() in text.lower()
+
+
+def fact_scores(article: str, summary: str, neutral: str) -> tuple[float | None, int]:
+    """(share of the article's facts kept in the summary, None when it has none; facts invented)."""
+    own = set(facts(article))
+    kept = sum(_found(f, summary) for f in own) / len(own) if own else None
+    invented = {f for f in facts(summary) + facts(neutral) if not _found(f, article)}
+    return kept, len(invented)
+
+
+def copy_ratio(neutral: str, article: str) -> float:
+    from rouge_score import rouge_scorer
+
+    return rouge_scorer.RougeScorer(["rougeL"]).score(article, neutral)["rougeL"].fmeasure
+
+
+def style_probabilities(filter_dir: Path, scorer: str, precision: str, references: list[str], texts: list[str]):
+    """The style filter's same-author probability of each (reference, text) pair."""
+    from curation.filter_fit import Embedders
+    from curation.style_features import pair_features
+    from curation.style_scorer import StyleScorer
+
+    model = StyleScorer.load(filter_dir)
+    feats = Embedders.for_filter(filter_dir, model.meta, precision).features(references + texts, model.tfidf)
+    n = len(references)
+    return model.predict(scorer, pair_features(feats, np.arange(n) + n, np.arange(n)))
+
+
+def _mean(values) -> float | None:
+    values = [v for v in values if v is not None]
+    return round(float(np.mean(values)), 4) if values else None
+
+
+def inverse_metrics(rows: list[dict], asked: int, style: tuple[Path, str, str] | None = None) -> dict:
+    """Metrics over rows of {article, summary, neutral, reference}; `asked` = targets sent to the model."""
+    scores = [fact_scores(r["article"], r["summary"], r["neutral"]) for r in rows]
+    out = {
+        "targets": len(rows),
+        "valid_json_rate": round(len(rows) / asked, 4) if asked else None,
+        "facts_kept": _mean(k for k, _ in scores),
+        "facts_invented_per_target": _mean(i for _, i in scores),
+        "targets_with_invented_facts": round(sum(i > 0 for _, i in scores) / len(rows), 4) if rows else None,
+        "copy_ratio": _mean(copy_ratio(r["neutral"], r["article"]) for r in rows),
+    }
+    with_ref = [r for r in rows if r.get("reference")]
+    if style and with_ref:
+        refs = [r["reference"] for r in with_ref]
+        article = style_probabilities(*style, refs, [r["article"] for r in with_ref])
+        neutral = style_probabilities(*style, refs, [r["neutral"] for r in with_ref])
+        out |= {
+            "style_article": round(float(article.mean()), 4),
+            "style_neutral": round(float(neutral.mean()), 4),
+            "style_removed": round(float((article - neutral).mean()), 4),
+        }
+    return out

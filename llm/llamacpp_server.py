@@ -1,0 +1,73 @@
+"""A llama.cpp server (xllamacpp, in-process) on 127.0.0.1 for one stage: started with a GGUF model,
+ready once its health endpoint answers, stopped when the stage ends, on error and on Ctrl-C.
+
+It speaks the OpenAI chat-completions protocol, so the `openai` backend's client talks to it, and
+its `json_schema` response format constrains the answer with a grammar.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from common.errors import InputError
+
+
+class LlamaCppServer:
+    def __init__(self, gguf: Path, threads: int, context: int, ready_timeout_s: float = 120.0):
+        self.gguf, self.threads, self.context, self.ready_timeout_s = gguf, threads, context, ready_timeout_s
+        self._server = None
+        self.base_url: str | None = None
+        self.load_seconds: float | None = None
+
+    def start(self) -> LlamaCppServer:
+        try:
+            import xllamacpp
+        except ImportError:
+            raise InputError("llm.backend=llamacpp needs the xllamacpp package (make setup installs it)") from None
+        params = xllamacpp.CommonParams()
+        params.model.path = str(self.gguf)
+        params.hostnames = ["127.0.0.1"]  # never reachable from another machine
+        params.port = 0  # a free port, chosen by the server
+        params.cpuparams.n_threads = self.threads
+        params.cpuparams_batch.n_threads = self.threads
+        params.n_ctx = self.context
+        params.n_parallel = 1
+        params.verbosity = 0
+        params.warmup = False
+        start = time.perf_counter()
+        try:
+            self._server = xllamacpp.Server(params)
+        except Exception as exc:  # the native server reports a bad file or too little memory this way
+            raise InputError(f"llama.cpp could not load {self.gguf}: {exc}") from None
+        self.base_url = self._server.listening_address
+        self._wait_ready()
+        self.load_seconds = round(time.perf_counter() - start, 2)
+        return self
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.ready_timeout_s
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.base_url}/health", timeout=5) as response:
+                    if json.loads(response.read()).get("status") == "ok":
+                        return
+            except (urllib.error.URLError, OSError, ValueError):
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise InputError(f"the llama.cpp server for {self.gguf} was not ready in {self.ready_timeout_s} s")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        del server  # its destructor ends the server's loop and frees the model
+
+    def __enter__(self) -> LlamaCppServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
