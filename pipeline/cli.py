@@ -378,8 +378,16 @@ def generate(instruction, references, reference_posts, model_dir, max_new_tokens
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.option("--max-rows", type=int, default=40, show_default=True, help="Rows shown in table format.")
 @click.option("--max-width", type=int, default=None, help="Characters per line in table format (default: terminal).")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=600.0,
+    show_default=True,
+    help="Seconds before the query is stopped.",
+)
+@click.option("--memory-limit", default="4GB", show_default=True, help="DuckDB memory limit (nothing spills to disk).")
 @user_errors
-def sql(sql: str, fmt: str, max_rows: int, max_width: int | None):
+def sql(sql: str, fmt: str, max_rows: int, max_width: int | None, timeout: float, memory_limit: str):
     """Run one read-only SQL query (DuckDB) over the stage outputs.
 
     Tables: posts, quarantine, articles, and each later stage's tables.
@@ -389,19 +397,25 @@ def sql(sql: str, fmt: str, max_rows: int, max_width: int | None):
     import duckdb
 
     from common.errors import InputError
-    from pipeline.tables import find_root, query
+    from pipeline.tables import connect, find_root, query, time_limit
 
-    rel = query(find_root(Path.cwd()), sql)
+    root = find_root(Path.cwd())
+    con = connect(root, memory_limit)
+    rel = query(root, sql, con)
     try:
-        if fmt == "table":
-            rel.show(max_rows=max_rows, max_width=max_width or _terminal_width())
-        elif fmt == "csv":
-            rel.pl().write_csv(sys.stdout)
-        else:
-            frame = rel.pl()
-            click.echo(json.dumps(frame.to_dicts(), default=str, ensure_ascii=False, indent=1))
+        with time_limit(con, timeout):
+            _print_relation(rel, fmt, max_rows, max_width)
     except duckdb.Error as exc:
         raise InputError(f"SQL error: {str(exc).strip().splitlines()[0]}") from None
+
+
+def _print_relation(rel, fmt: str, max_rows: int, max_width: int | None) -> None:
+    if fmt == "table":
+        rel.show(max_rows=max_rows, max_width=max_width or _terminal_width())
+    elif fmt == "csv":
+        rel.pl().write_csv(sys.stdout)
+    else:
+        click.echo(json.dumps(rel.pl().to_dicts(), default=str, ensure_ascii=False, indent=1))
 
 
 @main.command()

@@ -3,12 +3,20 @@
 Tables are found in dvc.yaml (the single source of truth for paths): every `.parquet` out of every
 stage is a table named after the file. Files with the same name (ingest's and curate's quarantine)
 form one table, their rows stacked by column name.
+
+Read-only is the engine's doing, not a check of the statement's first word: each table is an Arrow
+dataset handed to DuckDB, and the connection then has every file-system operation disabled
+(`enable_external_access = false`: no COPY, no file or URL read, no extension installed or loaded,
+nothing spilled to disk) and its configuration locked. Queries get a memory and a time limit.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
+
+import contextlib
+import threading
 
 import duckdb
 import yaml
@@ -45,17 +53,63 @@ def _parquet_files(path: Path) -> list[Path]:
     return []
 
 
-def connect(root: Path) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(":memory:")
+DEFAULT_MEMORY_LIMIT = "4GB"
+
+
+def _dataset(files: list[str]):
+    """The files as one Arrow dataset, columns united by name (a column one file lacks is null)."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pa.unify_schemas([pq.read_schema(f) for f in files], promote_options="permissive")
+        return ds.dataset(files, schema=schema, format="parquet")
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(f"cannot read {', '.join(files)}: {_first_line(exc)}") from None
+
+
+def connect(root: Path, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> duckdb.DuckDBPyConnection:
+    """A connection that can read the stage outputs and nothing else, and write nowhere."""
+    try:
+        con = duckdb.connect(
+            ":memory:",
+            config={
+                "memory_limit": memory_limit,
+                "temp_directory": "",  # never spill to disk: past the memory limit a query fails
+                "autoinstall_known_extensions": False,
+                "autoload_known_extensions": False,
+                "python_enable_replacements": False,  # no Python variable is readable as a table
+            },
+        )
+    except duckdb.Error as exc:
+        raise InputError(f"--memory-limit {memory_limit!r}: {_first_line(exc)}") from None
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
     for name, files in table_files(root).items():
         present = [str(f) for f in files if f.exists()]
         if present:
-            con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet({present!r}, union_by_name = true)')
+            con.register(name, _dataset(present))
     return con
 
 
-def query(root: Path, sql: str) -> duckdb.DuckDBPyRelation:
-    con = connect(root)
+@contextlib.contextmanager
+def time_limit(con: duckdb.DuckDBPyConnection, seconds: float):
+    """Interrupt the connection's query after `seconds`: a one-line error, not a hung terminal."""
+    timer = threading.Timer(seconds, con.interrupt)
+    timer.start()
+    try:
+        yield
+    except duckdb.InterruptException:
+        raise InputError(f"the query ran past --timeout {seconds:g} s and was stopped") from None
+    except duckdb.OutOfMemoryException as exc:
+        raise InputError(f"the query needs more memory than --memory-limit allows: {_first_line(exc)}") from None
+    finally:
+        timer.cancel()
+
+
+def query(root: Path, sql: str, con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyRelation:
+    con = con or connect(root)
     try:
         statements = con.extract_statements(sql)
     except duckdb.Error as exc:
@@ -67,6 +121,8 @@ def query(root: Path, sql: str) -> duckdb.DuckDBPyRelation:
         raise InputError(f"sag sql is read-only: {kind} statements are refused; outputs change only through dvc repro")
     try:
         return con.sql(sql)
+    except duckdb.PermissionException as exc:
+        raise InputError(f"sag sql is read-only and reads only the stage outputs: {_first_line(exc)}") from None
     except duckdb.CatalogException as exc:
         missing = [n for n, fs in table_files(root).items() if not any(f.exists() for f in fs)]
         hint = f" (not built yet: {', '.join(sorted(missing))}; run dvc repro)" if missing else ""

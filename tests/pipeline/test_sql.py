@@ -75,3 +75,42 @@ def test_unbuilt_tables_are_named_in_the_error(project, monkeypatch):
     with pytest.raises(InputError, match=r"not built yet: articles, .*posts, quarantine.*; run dvc repro") as err:
         query(project, "SELECT * FROM posts")
     assert "neutral" in str(err.value) and "selected_pairs" in str(err.value)
+
+
+WRITES = [
+    "EXPLAIN ANALYZE COPY (SELECT * FROM posts WHERE false) TO 'outputs/ingest/posts.parquet' (FORMAT parquet)",
+    "EXPLAIN ANALYZE COPY (SELECT * FROM posts WHERE false) TO 'outputs/ingest/posts.parquet' "
+    "(FORMAT parquet, USE_TMP_FILE false)",
+    "EXPLAIN ANALYZE COPY (SELECT 1) TO 'elsewhere.csv'",
+    "SELECT * FROM read_parquet('https://example.com/x.parquet')",
+    "SELECT * FROM read_csv('/etc/passwd')",
+    "EXPLAIN ANALYZE INSTALL httpfs",
+    "EXPLAIN ANALYZE ATTACH 'new.duckdb'",
+]
+
+
+@pytest.mark.parametrize("sql", WRITES)
+def test_the_engine_refuses_every_file_operation_whatever_the_statement(built, sql):
+    before = {p: p.stat().st_mtime_ns for p in built.rglob("*") if p.is_file()}
+    out = CliRunner().invoke(main, ["sql", sql])
+    assert out.exit_code == 1 and "Traceback" not in out.output and len(out.output.strip().splitlines()) == 1
+    assert {p: p.stat().st_mtime_ns for p in built.rglob("*") if p.is_file()} == before  # nothing written
+    assert query(built, "SELECT count(*) FROM posts").fetchall()[0][0] > 0
+
+
+def test_settings_cannot_be_changed_and_no_extension_dir_is_made(built, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for sql in ("EXPLAIN ANALYZE SELECT current_setting('threads')", "SELECT 1"):
+        assert CliRunner().invoke(main, ["sql", sql]).exit_code == 0
+    out = CliRunner().invoke(main, ["sql", "EXPLAIN ANALYZE INSTALL httpfs"])
+    assert out.exit_code == 1 and not (tmp_path / ".duckdb").exists()
+
+
+def test_a_slow_query_stops_at_the_time_limit_and_a_big_one_at_the_memory_limit(built):
+    out = CliRunner().invoke(main, ["sql", "SELECT count(*) FROM range(100000000000)", "--timeout", "0.5"])
+    assert out.exit_code == 1 and "ran past --timeout 0.5 s" in out.output
+    big = "SELECT list(range) FROM range(50000000)"
+    out = CliRunner().invoke(main, ["sql", big, "--memory-limit", "64MB", "--format", "csv"])
+    assert out.exit_code == 1 and "memory" in out.output.lower() and "Traceback" not in out.output
+    out = CliRunner().invoke(main, ["sql", "SELECT 1", "--memory-limit", "lots"])
+    assert out.exit_code == 1 and "--memory-limit 'lots'" in out.output
