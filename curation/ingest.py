@@ -7,6 +7,7 @@ quarantine: stage, source, record, reason, detail, post_id, user_id, created_at_
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,6 +73,12 @@ class IngestParams:
         for k, v in self.columns.required().items():
             if not isinstance(v, str) or not v:
                 raise InputError(f"ingest.columns.{k}={v!r}; must name a column")
+        for key in ("sender_patterns", "subject_patterns", "body_patterns"):
+            for pattern in getattr(self, key):
+                try:
+                    re.compile(pattern)
+                except (re.error, TypeError) as exc:
+                    raise InputError(f"ingest.{key}: {pattern!r} is not a regular expression ({exc})") from None
 
     @classmethod
     def from_dict(cls, raw: dict) -> IngestParams:

@@ -84,7 +84,14 @@ def read_table(path: Path, fmt: str, source: str, columns: ColumnMap) -> pl.Data
     elif fmt == "csv":
         frame, rejects = _read_csv(path, source)
     elif fmt == "parquet":
-        frame, rejects = pl.read_parquet(path), _empty()
+        try:
+            frame, rejects = pl.read_parquet(path), _empty()
+        except (pl.exceptions.PolarsError, OSError) as exc:  # empty, garbage or truncated: the file is one bad record
+            detail = f"not a readable Parquet file: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}"
+            raw = path.read_bytes().decode("utf-8", errors="backslashreplace")
+            return pl.concat(
+                [_empty(), _rejects(source, [("file", Reason.UNPARSEABLE, detail[:500], raw)])], how="diagonal_relaxed"
+            )
         frame = frame.with_columns(record=pl.concat_str(pl.lit("row "), pl.int_range(1, pl.len() + 1)))
     else:
         raise InputError(f"unknown format {fmt!r}; ingest.format must be one of {', '.join(FORMATS)}")

@@ -34,7 +34,8 @@ def sort_articles(articles: pl.DataFrame) -> pl.DataFrame:
 
 
 def pair_indices(articles: pl.DataFrame, max_refs: int) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Row numbers (ref, target) of every earlier->later same-user pair within `max_refs` posts.
+    """Row numbers (ref, target) of every earlier->later same-user pair within `max_refs` posts (a
+    reference posted at the same second as its target is not earlier: dropped and counted).
 
     `articles` must be sorted by (user_id, position). Returns the pairs in (user, target, ref)
     order and counts, including how many pairs the bound cut."""
@@ -53,11 +54,15 @@ def pair_indices(articles: pl.DataFrame, max_refs: int) -> tuple[np.ndarray, np.
     ref, target = ref[order], target[order]
     # Every target at position p has p earlier posts; the bound keeps the max_refs most recent.
     all_pairs = int(positions.astype(np.int64).sum())
-    return (
-        ref,
-        target,
-        {"pairs": len(ref), "pairs_cut_by_max_refs": all_pairs - len(ref), "max_refs_per_target": max_refs},
-    )
+    cut = all_pairs - len(ref)
+    same_time = 0
+    if "created_at" in articles.columns:  # "only previously posted": a reference must be strictly earlier
+        created = articles.get_column("created_at").to_physical().to_numpy()
+        earlier = created[ref] < created[target]
+        same_time = int((~earlier).sum())
+        ref, target = ref[earlier], target[earlier]
+    counts = {"pairs": len(ref), "pairs_cut_by_max_refs": cut, "pairs_same_time": same_time}
+    return ref, target, counts | {"max_refs_per_target": max_refs}
 
 
 def pairs_table(

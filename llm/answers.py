@@ -18,8 +18,10 @@ def read_template(path: Path) -> tuple[str, str]:
 
 
 def fence(text: str, tag: str) -> str:
-    """Untrusted text inside <tag>…</tag>: break the delimiters so the data cannot close its own frame."""
-    return text.replace(f"<{tag}>", f"< {tag}>").replace(f"</{tag}>", f"</ {tag}>")
+    """Untrusted text inside <tag>…</tag>: break every spelling of the delimiters (`</POST >`,
+    `</post\n>`, `<post x>`) so the data cannot close or reopen its own frame."""
+    closing = re.sub(rf"</\s*({tag})\b", r"</ \1", text, flags=re.IGNORECASE)
+    return re.sub(rf"<\s*({tag})\b", r"< \1", closing, flags=re.IGNORECASE)
 
 
 def json_body(text: str) -> tuple[str, str | None]:

@@ -141,7 +141,8 @@ class LoopbackOpenAI:
                 reply = outer.responder({**body, "_n": number})
                 time.sleep(outer.latency_s + reply.delay_s)
                 if reply.status != 200:
-                    return self._send(reply.status, {"error": {"message": f"scripted {reply.status}"}}, reply.headers)
+                    message = reply.content or f"scripted {reply.status}"
+                    return self._send(reply.status, {"error": {"message": message}}, reply.headers)
                 prompt_tokens = sum(len(m.get("content", "").split()) for m in body.get("messages", []))
                 self._send(
                     200,

@@ -13,6 +13,7 @@ Backends (`llm.backend` in params.yaml, or per role `llm.roles.<role>.backend`):
 from __future__ import annotations
 
 import functools
+import os
 import threading
 import time
 import uuid
@@ -112,7 +113,7 @@ class LLMRunner:
             except SpendLimitReached:
                 return self._fail(item, "spend_limit", f"llm.max_calls={self.params.max_calls} reached")
             except Exception as exc:  # transport failure after the client's own retries
-                return self._fail(item, "call_failed", f"{type(exc).__name__}: {str(exc)[:300]}")
+                return self._fail(item, "call_failed", self._redact(f"{type(exc).__name__}: {str(exc)[:300]}"))
             if finish == "length":  # cut off: even if it parses, it is not the whole answer; ask again
                 reason, error = "truncated_answer", f"the answer reached llm.max_tokens={self.params.max_tokens}"
                 continue
@@ -206,11 +207,12 @@ class LLMRunner:
                 **base,
                 cache_hit=0,
                 ok=0,
-                error=f"{type(exc).__name__}: {str(exc)[:300]}",
+                error=self._redact(f"{type(exc).__name__}: {str(exc)[:300]}"),
                 latency_s=time.perf_counter() - start,
             )
             raise
         latency = prefetched[1] if prefetched else time.perf_counter() - start
+        done.text = self._redact(done.text)  # a server that echoes the key must not get it stored
         with self._lock:
             self.stats.tokens_in += done.tokens_in
             self.stats.tokens_out += done.tokens_out
@@ -229,6 +231,11 @@ class LLMRunner:
             tokens_out=done.tokens_out,
         )
         return done.text, done.finish_reason
+
+    def _redact(self, text: str) -> str:
+        """The API key's value never reaches the cache, the call log or a failure table."""
+        secret = os.environ.get(self.params.api_key_env) or ""
+        return text.replace(secret, "[redacted]") if len(secret) >= 8 and text else text
 
     def _fail(self, item: dict, reason: str, detail: str, response: str | None = None) -> Outcome:
         with self._lock:

@@ -12,11 +12,10 @@ nothing spilled to disk) and its configuration locked. Queries get a memory and 
 
 from __future__ import annotations
 
-from collections import defaultdict
-from pathlib import Path
-
 import contextlib
 import threading
+from collections import defaultdict
+from pathlib import Path
 
 import duckdb
 import yaml

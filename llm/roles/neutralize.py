@@ -29,7 +29,7 @@ SCHEMA = {
 def format_input(item: dict) -> list[dict]:
     system, user = read_template(TEMPLATE)
     body = fence(item["text"], "post")
-    title = (item.get("title") or "").replace("\n", " ")
+    title = fence(" ".join((item.get("title") or "").split()), "post")  # untrusted too, on one line
     return [{"role": "system", "content": system}, {"role": "user", "content": user.format(title=title, text=body)}]
 
 

@@ -102,3 +102,20 @@ def test_posts_without_ids_get_stable_content_ids(tmp_path):
 def test_bad_params_name_the_value(raw, message):
     with pytest.raises(InputError, match=message):
         IngestParams.from_dict(raw)
+
+
+@pytest.mark.parametrize("content", [b"", b"PAR1 this is not parquet", None], ids=["empty", "garbage", "truncated"])
+def test_a_parquet_file_that_cannot_be_read_is_one_quarantined_record(tmp_path, content):
+    good = pl.DataFrame({"user": ["a"], "created_at": ["2024-01-01T00:00:00Z"], "text": ["hello there"]})
+    good.write_parquet(tmp_path / "good.parquet")
+    bad = tmp_path / "bad.parquet"
+    if content is None:  # a real file cut in half
+        good.write_parquet(bad)
+        content = bad.read_bytes()[: len(bad.read_bytes()) // 2]
+    bad.write_bytes(content)
+    result = ingest(tmp_path, IngestParams(), progress=False)
+    rejected = result.quarantine.filter(pl.col("source") == "bad.parquet")
+    assert result.posts.height == 1 and rejected.height == 1
+    assert rejected["reason"][0] == Reason.UNPARSEABLE and "not a readable Parquet file" in rejected["detail"][0]
+    assert rejected["raw"][0].encode("utf-8", errors="surrogateescape").startswith(content[:4])
+    assert result.metrics["read"] == result.metrics["accepted"] + result.metrics["quarantined"]

@@ -1,3 +1,5 @@
+from datetime import datetime
+
 import numpy as np
 import polars as pl
 import pytest
@@ -26,6 +28,15 @@ def test_pairs_are_same_user_and_strictly_earlier():
     )
     assert len(pairs) == 10 + 0 + 3  # the full upper triangles: 5*4/2 and 3*2/2
     assert counts["pairs_cut_by_max_refs"] == 0
+
+
+def test_a_reference_posted_at_the_same_second_is_not_earlier():
+    frame, vectors = articles(per_user=(3,))
+    stamps = [datetime(2002, 9, 23, 20, 53, 56), datetime(2002, 9, 23, 20, 53, 56), datetime(2002, 9, 24)]
+    frame = frame.with_columns(created_at=pl.Series(stamps))
+    pairs, counts = score_pairs(frame, vectors, max_refs=10)
+    assert sorted(pairs.select("ref_position", "target_position").rows()) == [(0, 2), (1, 2)]
+    assert counts["pairs_same_time"] == 1
 
 
 def test_scores_are_cosines_of_the_right_rows():

@@ -162,3 +162,22 @@ def test_extractive_answers_are_keyed_by_the_baseline_code(tmp_path, monkeypatch
     changed = LLMRunner(LLMParams(), LLMCache(tmp_path / "c.sqlite"), "t")
     changed.run(ROLE, ITEMS[:2], progress=False)
     assert changed.stats.calls == 2 and changed.stats.cache_hits == 0
+
+
+def test_a_server_that_echoes_the_key_never_gets_it_stored(tmp_path, env_key):
+    secret = "sk-test-not-a-secret"
+
+    def leaky(request):
+        if request["_n"] == 1:
+            return Reply(f"invalid key {secret} in Authorization", status=400)
+        return Reply(json.dumps({"summary": f"key {secret}", "neutral": "n"}))
+
+    with LoopbackOpenAI(leaky) as server:
+        run = runner(server, tmp_path, env_key, concurrency=1, max_retries=0)
+        failures = []
+        run.outputs(ROLE, [i | {"key": i["id"]} for i in ITEMS[:2]], failures)
+        log = run.cache.calls(run.run_id)
+        run.cache.close()
+    assert failures and "[redacted]" in failures[0]["detail"] and secret not in str(failures)
+    assert secret not in str(log) and "[redacted]" in str(log)
+    assert secret.encode() not in b"".join(p.read_bytes() for p in tmp_path.glob("llm.sqlite*"))

@@ -60,6 +60,40 @@ def test_unknown_param_is_one_line(project):
     _one_line_error(out, "unknown param(s) fromat")
 
 
+@pytest.mark.parametrize(
+    "section, key, value, fragment",
+    [
+        (
+            "ingest",
+            "subject_patterns",
+            ["(unclosed"],
+            "ingest.subject_patterns: '(unclosed' is not a regular expression",
+        ),
+        ("ingest", "sender_patterns", "noreply", "ingest.sender_patterns='noreply'; must be a list"),
+        ("ingest", "user_salt", 12345, "ingest.user_salt=12345; must be a string"),
+        ("ingest", "max_chars", True, "ingest.max_chars=True; must be an integer"),
+        ("ingest", "hash_users", "yes", "ingest.hash_users='yes'; must be true or false"),
+    ],
+)
+def test_params_of_the_wrong_kind_are_one_line(project, section, key, value, fragment):
+    set_param(project, section, key, value)
+    _one_line_error(run_stage(project, "ingest", "data"), fragment)
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [("ingest: [unclosed\n", "is not valid YAML at line"), ("- a list\n", "must be a mapping of sections")],
+)
+def test_a_broken_params_file_is_one_line(project, text, fragment):
+    (project / "params.yaml").write_text(text)
+    _one_line_error(run_stage(project, "ingest", "data"), fragment)
+
+
+def test_params_pointing_at_a_folder_is_one_line(project):
+    out = run("ingest", str(project / "data"), str(project / "out"), str(project / "m.json"), "--params", str(project))
+    _one_line_error(out, "is not a file")
+
+
 @pytest.mark.parametrize("column", ["user", "text"])
 def test_wrong_column_name_is_one_line(project, column):
     set_param(project, "ingest", column, "author", sub="columns")
@@ -75,3 +109,17 @@ def test_generate_and_report_mistakes_are_one_line(tmp_path, monkeypatch):
     _one_line_error(run("report", "missing.json", "out.parquet", "r.html"), "missing.json", "dvc repro evaluate")
     (tmp_path / "dvc.yaml").write_text("stages: {}\n")  # a project, but no articles table yet
     _one_line_error(run("generate", "-i", "x", "-p", "abc"), "articles")
+
+
+def test_output_paths_that_cannot_be_written_are_one_line(project):
+    (project / "out").write_text("a file where the stage wants a folder")
+    _one_line_error(run_stage(project, "ingest", "data"), "out is a file, not a folder")
+    (project / "out").unlink()
+    (project / "m.json").mkdir()
+    _one_line_error(run_stage(project, "ingest", "data"), "m.json: it is a folder")
+    assert not (project / "out").exists()  # nothing written before the check
+
+
+def test_curate_given_a_file_that_is_not_parquet_is_one_line(project):
+    (project / "posts.parquet").write_text("user,text\nbob,hi\n")
+    _one_line_error(run_stage(project, "curate", "posts.parquet"), "is not a readable Parquet table")
