@@ -9,13 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
+from common.generate import Generator, SamplingParams
 from curation.embeddings import encode, load_model
 from eval import scoring
 from eval.systems import SMALL, EvalParams, small_prompt
 from llm.roles import factcheck
 from llm.roles.collaborate import DRAFT, WRITE
 from llm.session import LLMSession
-from training.generate import Generator, SamplingParams
 from training.sft_data import SFTDataParams
 
 

@@ -348,7 +348,7 @@ def generate(instruction, references, reference_posts, model_dir, max_new_tokens
 
     Example: sag generate -i "Our meetup moves to Friday 7 pm at the Old Mill." -p 123 --model models/dpo
     """
-    from training.inference import generate as run
+    from eval.inference import generate as run
 
     texts = list(references)
     if reference_posts:

@@ -39,3 +39,10 @@ def test_each_package_says_its_one_job_first():
         text = (REPO / layer / "__init__.py").read_text()
         assert text.startswith('"""') and len(text.split("\n")[0]) > 20, layer
     assert "trl" in (REPO / "training" / "__init__.py").read_text().lower()
+
+
+def test_training_is_trl_only():
+    """Generation and inference live elsewhere: every training module builds a TRL set or trains."""
+    for path in sorted((REPO / "training").glob("*.py")):
+        text = path.read_text()
+        assert ".generate(" not in text, f"{path.name} generates text: that is common/generate.py's job"

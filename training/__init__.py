@@ -1,1 +1,1 @@
-"""Making the small model: the S-SFT and C-DPO sets, TRL training, and sampling the trained model."""
+"""Making the small model with TRL: the S-SFT and C-DPO sets, and SFT and (weighted) DPO training."""

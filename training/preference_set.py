@@ -8,12 +8,12 @@ from pathlib import Path
 
 import polars as pl
 
+from common.generate import Generator, SamplingParams
 from curation.embeddings import encode, load_model
 from llm.roles import correct, judge
 from llm.session import LLMSession
 from training import dpo_data
 from training.dpo_data import DPODataParams
-from training.generate import Generator, SamplingParams
 
 
 def _reviews(prompts: list[dict], candidates: list[list[str]], verdicts: dict) -> list[dict]:

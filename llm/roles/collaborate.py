@@ -1,4 +1,4 @@
-"""The LLM's roles in the paper's inference (step 6, run by `training/inference.py`): DRAFT writes
+"""The LLM's roles in the paper's inference (step 6, run by `eval/inference.py`): DRAFT writes
 neutral content from the user's instruction, for the small model to style. WRITE writes the article
 itself from instruction + reference: the "LLM only" system the paper compares with.
 

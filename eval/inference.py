@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from common.errors import InputError
+from common.generate import Generator, SamplingParams
 from llm.roles.collaborate import DRAFT
 from llm.session import LLMSession
-from training.generate import Generator, SamplingParams
 from training.sft_data import render_prompt
 
 

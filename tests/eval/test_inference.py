@@ -1,9 +1,9 @@
 import pytest
 
 from common.errors import InputError
+from eval import inference
 from llm.loopback_openai import LoopbackOpenAI, every_role
 from llm.types import LLMParams
-from training import inference
 from training.sft_data import SFTDataParams
 
 
