@@ -59,22 +59,34 @@ def fact_scores(article: str, summary: str, neutral: str) -> tuple[float | None,
     return kept, len(invented)
 
 
-def copy_ratio(neutral: str, article: str) -> float:
+def copy_ratios(pairs: list[tuple[str, str]]) -> list[float]:
+    """ROUGE-L F1 of each (neutral, article): 1 = a copy."""
     from rouge_score import rouge_scorer
 
-    return rouge_scorer.RougeScorer(["rougeL"]).score(article, neutral)["rougeL"].fmeasure
+    scorer = rouge_scorer.RougeScorer(["rougeL"])
+    return [scorer.score(article, neutral)["rougeL"].fmeasure for neutral, article in pairs]
 
 
-def style_probabilities(filter_dir: Path, scorer: str, precision: str, references: list[str], texts: list[str]):
-    """The style filter's same-author probability of each (reference, text) pair."""
-    from curation.filter_fit import Embedders
-    from curation.style_features import pair_features
-    from curation.style_scorer import StyleScorer
+class StyleProbe:
+    """The trained style filter's same-author probability of (reference, text) pairs, loaded once."""
 
-    model = StyleScorer.load(filter_dir)
-    feats = Embedders.for_filter(filter_dir, model.meta, precision).features(references + texts, model.tfidf)
-    n = len(references)
-    return model.predict(scorer, pair_features(feats, np.arange(n) + n, np.arange(n)))
+    def __init__(self, filter_dir: Path, scorer: str, precision: str):
+        from curation.filter_fit import Embedders
+        from curation.style_scorer import StyleScorer
+
+        self.model, self.scorer = StyleScorer.load(filter_dir), scorer
+        self.embedders = Embedders.for_filter(filter_dir, self.model.meta, precision)
+
+    def __call__(self, references: list[str], *texts: list[str]) -> list[np.ndarray]:
+        """For each list of texts, the probability of each text with its reference (one embedding pass)."""
+        from curation.style_features import pair_features
+
+        n = len(references)
+        feats = self.embedders.features(references + [t for group in texts for t in group], self.model.tfidf)
+        refs = np.arange(n)
+        return [
+            self.model.predict(self.scorer, pair_features(feats, refs + n * (k + 1), refs)) for k in range(len(texts))
+        ]
 
 
 def _mean(values) -> float | None:
@@ -82,7 +94,7 @@ def _mean(values) -> float | None:
     return round(float(np.mean(values)), 4) if values else None
 
 
-def inverse_metrics(rows: list[dict], asked: int, style: tuple[Path, str, str] | None = None) -> dict:
+def inverse_metrics(rows: list[dict], asked: int, style: StyleProbe | None = None) -> dict:
     """Metrics over rows of {article, summary, neutral, reference}; `asked` = targets sent to the model."""
     scores = [fact_scores(r["article"], r["summary"], r["neutral"]) for r in rows]
     out = {
@@ -91,13 +103,12 @@ def inverse_metrics(rows: list[dict], asked: int, style: tuple[Path, str, str] |
         "facts_kept": _mean(k for k, _ in scores),
         "facts_invented_per_target": _mean(i for _, i in scores),
         "targets_with_invented_facts": round(sum(i > 0 for _, i in scores) / len(rows), 4) if rows else None,
-        "copy_ratio": _mean(copy_ratio(r["neutral"], r["article"]) for r in rows),
+        "copy_ratio": _mean(copy_ratios([(r["neutral"], r["article"]) for r in rows])),
     }
     with_ref = [r for r in rows if r.get("reference")]
     if style and with_ref:
         refs = [r["reference"] for r in with_ref]
-        article = style_probabilities(*style, refs, [r["article"] for r in with_ref])
-        neutral = style_probabilities(*style, refs, [r["neutral"] for r in with_ref])
+        article, neutral = style(refs, [r["article"] for r in with_ref], [r["neutral"] for r in with_ref])
         out |= {
             "style_article": round(float(article.mean()), 4),
             "style_neutral": round(float(neutral.mean()), 4),

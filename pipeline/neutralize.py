@@ -41,7 +41,7 @@ def main(
     import polars as pl
 
     from curation.style_pairs import ScoreParams
-    from llm.inverse_generation import NeutralizeParams, choose_targets, inverse_metrics
+    from llm.inverse_generation import NeutralizeParams, StyleProbe, choose_targets, inverse_metrics
     from llm.roles.neutralize import ROLE
     from llm.session import LLMSession
     from llm.types import LLMParams
@@ -78,7 +78,7 @@ def main(
     style = None
     if style_filter is not None:
         score = build(ScoreParams, "filter", params_path, shared_with=FILTER_STAGES)
-        style = (require_filter(style_filter), score.scorer, score.precision)
+        style = StyleProbe(require_filter(style_filter), score.scorer, score.precision)
     baseline = {i["id"]: json.loads(ROLE.baseline(i)) for i in items if i["id"] in done}
     metrics = {
         "selected_targets": len(targets),

@@ -10,14 +10,7 @@ from llm.loopback_openai import LoopbackOpenAI, Reply, echo_neutral
 from llm.roles.neutralize import ROLE
 from llm.runner import LLMRunner
 from llm.types import LLMParams
-
-ITEMS = [{"id": f"p{i}", "title": "t", "text": f"Post number {i}. It costs {i} euro."} for i in range(5)]
-
-
-@pytest.fixture
-def env_key(monkeypatch):
-    monkeypatch.setenv("SAG_TEST_KEY", "sk-test-not-a-secret")
-    return "SAG_TEST_KEY"
+from tests.llm.conftest import ITEMS
 
 
 def runner(server, tmp_path, env_key, **kw) -> LLMRunner:
