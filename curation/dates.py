@@ -1,4 +1,11 @@
-"""Parse timestamps of any common shape into UTC, vectorised, leaving null where nothing fits."""
+"""Parse timestamps of any common shape into UTC, vectorised, leaving null where nothing fits.
+
+Epoch numbers carry no unit, so the unit is read from the magnitude: a number is taken in the
+coarsest unit (seconds, then ms, µs, ns) that puts it before the year 33658, i.e. seconds below
+1e12, milliseconds below 1e15 and so on. A value that no unit makes sane stays null; the caller
+then checks the result against a date range (`ingest.min_date`/`max_date`), so a millisecond
+value from before 2001 (read as seconds, far in the future) is refused rather than misread.
+"""
 
 from __future__ import annotations
 
@@ -33,12 +40,16 @@ def parse_timestamps(values: pl.Series) -> pl.Series:
     if values.dtype == pl.Date:
         return values.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
     if values.dtype.is_numeric():
-        # Epoch seconds, or milliseconds when the number is too large to be seconds (after 5138 AD).
-        as_ms = pl.when(values.abs() > 1e11).then(values).otherwise(values * 1000)
-        return pl.select(pl.from_epoch(as_ms.cast(pl.Int64), time_unit="ms")).to_series().cast(UTC)
+        return _from_epoch(values.cast(pl.Float64))
     text = values.cast(pl.String).str.strip_chars()
     out = pl.repeat(None, len(text), dtype=UTC, eager=True).alias(values.name)
     todo = text.is_not_null() & (text != "")
+    # Numbers in a text column (a JSONL file that mixes epochs and ISO strings): epochs too.
+    numeric = todo & text.str.contains(_NUMBER)
+    if numeric.any():
+        rows = numeric.arg_true()
+        out = out.scatter(rows, _from_epoch(text.gather(rows).cast(pl.Float64, strict=False)))
+        todo = todo & ~numeric
     for fmt in _FORMATS:  # each format only sees the values that no earlier format parsed
         rows = todo.arg_true()
         if rows.is_empty():
@@ -52,6 +63,29 @@ def parse_timestamps(values: pl.Series) -> pl.Series:
     if not rows.is_empty():
         out = out.scatter(rows, pl.Series([_rfc2822(v) for v in text.gather(rows)], dtype=UTC))
     return out
+
+
+_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+# Microseconds per unit, coarsest first; a value is read in the first unit where |value| < 1e12 * 1000**i.
+_EPOCH_UNITS = (1e6, 1e3, 1.0, 1e-3)
+_MAX_US = 2**62  # far beyond any sane date, well inside Int64
+
+
+def _from_epoch(values: pl.Series) -> pl.Series:
+    """Epoch numbers (Float64) in their unit by magnitude -> UTC datetimes; null beyond every unit."""
+    size = values.abs()
+    us = pl.lit(None, pl.Float64)
+    for i, per_unit in reversed(list(enumerate(_EPOCH_UNITS))):
+        us = pl.when(size < 1e12 * 1000.0**i).then(values * per_unit).otherwise(us)
+    frame = pl.DataFrame({"v": values}).select(us=us.alias("us"))
+    us = frame.get_column("us")
+    us = us.set((us.abs() >= _MAX_US) | us.is_nan(), None)
+    return us.cast(pl.Int64).cast(pl.Datetime("us")).dt.replace_time_zone("UTC").alias(values.name)
+
+
+def in_range(values: pl.Series, low, high) -> pl.Series:
+    """True where a UTC datetime lies in [low, high) (both timezone-aware datetimes)."""
+    return (values >= low) & (values < high)
 
 
 def _rfc2822(value: str):

@@ -10,13 +10,15 @@ import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import polars as pl
 
 from common.errors import InputError
+from curation.dates import in_range
 from curation.mail import AutomatedRules
-from curation.readers import FORMATS, ColumnMap, input_files, read_mail, read_table
+from curation.readers import FORMATS, SPAN, ColumnMap, input_files, original_records, read_mail, read_table
 from curation.reasons import Reason
 
 POST_COLUMNS = ["post_id", "user_id", "created_at", "title", "text", "source"]
@@ -61,6 +63,9 @@ class IngestParams:
     hash_users: bool = True
     user_salt: str = "sag-v1"
     max_chars: int = 100_000
+    # Posts dated outside [min_date, max_date) are `bad_date`: a sane range catches misread epochs.
+    min_date: str = "1970-01-01"
+    max_date: str = "2100-01-01"
     sender_patterns: tuple[str, ...] = DEFAULT_SENDER_PATTERNS
     subject_patterns: tuple[str, ...] = DEFAULT_SUBJECT_PATTERNS
     body_patterns: tuple[str, ...] = DEFAULT_BODY_PATTERNS
@@ -70,6 +75,8 @@ class IngestParams:
             raise InputError(f"ingest.format={self.format!r}; allowed: {', '.join(FORMATS)}")
         if not isinstance(self.max_chars, int) or self.max_chars < 1:
             raise InputError(f"ingest.max_chars={self.max_chars!r}; must be a positive integer")
+        if self.date_range[0] >= self.date_range[1]:
+            raise InputError(f"ingest.min_date={self.min_date!r} must be before ingest.max_date={self.max_date!r}")
         for k, v in self.columns.required().items():
             if not isinstance(v, str) or not v:
                 raise InputError(f"ingest.columns.{k}={v!r}; must name a column")
@@ -95,8 +102,20 @@ class IngestParams:
         return cls(columns=ColumnMap(**cols), **raw)
 
     @property
+    def date_range(self) -> tuple[datetime, datetime]:
+        return _utc_date("min_date", self.min_date), _utc_date("max_date", self.max_date)
+
+    @property
     def rules(self) -> AutomatedRules:
         return AutomatedRules(self.sender_patterns, self.subject_patterns, self.body_patterns)
+
+
+def _utc_date(key: str, value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise InputError(f"ingest.{key}={value!r}; must be an ISO date such as 1970-01-01") from None
+    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
 
 
 @dataclass
@@ -109,21 +128,23 @@ class IngestResult:
 def ingest(path: Path, params: IngestParams, progress: bool = True) -> IngestResult:
     files = input_files(path, params.format)
     root = path if path.is_dir() else path.parent
-    frames = []
+    frames, paths = [], []  # paths[i]: the file behind frames[i] (None: many mail files)
     mail = [(f, str(f.relative_to(root))) for f, fmt in files if fmt == "mail"]
     if mail:  # many small files: one frame for all of them
         frames.append(read_mail(mail, params.rules, params.max_chars, progress))
+        paths.append(None)
     for file, fmt in files:
         if fmt != "mail":
             frames.append(read_table(file, fmt, str(file.relative_to(root)), params.columns))
-    frames = [_flag_bad_values(frame, params.max_chars) for frame in frames]
+            paths.append(file)
+    frames = [_flag_bad_values(frame, params) for frame in frames]
     frames = _assign_ids(frames, params)
     frames = _flag_duplicate_ids(frames)
     posts, quarantine = [], []
-    for frame in frames:
+    for frame, file in zip(frames, paths, strict=True):
         ok = frame.filter(pl.col("reason").is_null())
         posts.append(ok.select(POST_COLUMNS))
-        quarantine.append(_quarantine_rows(frame.filter(pl.col("reason").is_not_null())))
+        quarantine.append(_quarantine_rows(frame.filter(pl.col("reason").is_not_null()), file))
     posts_df = pl.concat(posts, how="vertical_relaxed") if posts else pl.DataFrame(schema=POST_COLUMNS)
     quarantine_df = pl.concat(quarantine, how="vertical_relaxed")
     read = sum(len(f) for f in frames)
@@ -140,7 +161,7 @@ def ingest(path: Path, params: IngestParams, progress: bool = True) -> IngestRes
     return IngestResult(posts_df, quarantine_df, metrics)
 
 
-def _flag_bad_values(frame: pl.DataFrame, max_chars: int) -> pl.DataFrame:
+def _flag_bad_values(frame: pl.DataFrame, params: IngestParams) -> pl.DataFrame:
     """First failing check wins; rows a reader already rejected keep their reason. The text checks
     run in one streaming pass (all cores); details are written for rejected rows only."""
     text = pl.col("text")
@@ -154,10 +175,25 @@ def _flag_bad_values(frame: pl.DataFrame, max_chars: int) -> pl.DataFrame:
         .collect(engine="streaming")
     )
     frame = frame.with_columns(checks)
+    max_chars, (low, high) = params.max_chars, params.date_range
     chars, fffd = pl.col("_chars"), text.str.count_matches("\ufffd", literal=True)
     rules = [
         (pl.col("user").is_null() | (pl.col("user").str.strip_chars() == ""), Reason.MISSING_USER, pl.lit("no user")),
-        (pl.col("created_at").is_null(), Reason.BAD_DATE, pl.format("unparseable date {}", pl.col("created_at_raw"))),
+        (
+            pl.col("created_at").is_null() | ~in_range(pl.col("created_at"), low, high),
+            Reason.BAD_DATE,
+            pl.when(pl.col("created_at").is_null())
+            .then(pl.format("unparseable date {}", pl.col("created_at_raw")))
+            .otherwise(
+                pl.format(
+                    "date {} read as {}, outside ingest.min_date..max_date ({}..{})",
+                    pl.col("created_at_raw"),
+                    pl.col("created_at").dt.to_string("%Y-%m-%dT%H:%M:%S"),
+                    pl.lit(params.min_date),
+                    pl.lit(params.max_date),
+                )
+            ),
+        ),
         (pl.col("_blank"), Reason.EMPTY_BODY, pl.lit("no text")),
         (chars > max_chars, Reason.OVERSIZE, pl.format("{} characters > max_chars={}", chars, pl.lit(max_chars))),
         (pl.col("_fffd") & (fffd > 0.01 * chars), Reason.BAD_ENCODING, pl.format("{} U+FFFD characters", fffd)),
@@ -241,8 +277,16 @@ def _flag_duplicate_ids(frames: list[pl.DataFrame]) -> list[pl.DataFrame]:
     return out
 
 
-def _quarantine_rows(bad: pl.DataFrame) -> pl.DataFrame:
+def _quarantine_rows(bad: pl.DataFrame, file: Path | None) -> pl.DataFrame:
+    """Rejected rows with their original record: the verbatim line or CSV record where the reader
+    kept its byte span, else (Parquet) the original columns as JSON."""
     raw = pl.col("raw")
-    if "_orig" in bad.columns:  # only rejected tabular rows are ever turned back into JSON
+    if SPAN[0] in bad.columns and file is not None:
+        spanned = (bad.get_column("raw").is_null() & bad.get_column(SPAN[0]).is_not_null()).arg_true()
+        if not spanned.is_empty():
+            starts, ends = (bad.get_column(c).gather(spanned).to_list() for c in SPAN)
+            verbatim = pl.Series(original_records(file, starts, ends), dtype=pl.String)
+            bad = bad.with_columns(bad.get_column("raw").scatter(spanned, verbatim))
+    if "_orig" in bad.columns:  # only rejected Parquet rows are ever turned back into JSON
         raw = pl.coalesce(raw, pl.col("_orig").struct.json_encode())
     return bad.with_columns(stage=pl.lit("ingest"), raw=raw).select(QUARANTINE_COLUMNS)

@@ -44,6 +44,8 @@ _FOOTER_WORDS = re.compile(
     r"list archive|to leave this list|http://lists\.|for \(un\)subscription",
     re.IGNORECASE,
 )
+# The year of an RFC 2822 date: "01 May 0001", "Mon, 1 Jul 02".
+_YEAR = re.compile(r"\b\d{1,2}\s+[A-Za-z]{3,9}\s+(\d+)\b")
 # Footers that come without a rule line, e.g. "Irish Linux Users' Group: ilug@linux.ie".
 _BARE_FOOTER = re.compile(r"^(Irish Linux Users' Group|To unsubscribe from this group)", re.IGNORECASE)
 
@@ -155,7 +157,9 @@ def parse_message(raw: bytes, rules: AutomatedRules, max_chars: int) -> ParsedMa
     msg = email.message_from_bytes(raw, policy=email.policy.compat32)
     if not msg.keys():
         return ParsedMail(None, None, None, None, None, None, Reason.UNPARSEABLE, "no headers found")
-    sender = email.utils.parseaddr(_header_text(msg.get("From")))[1].strip().lower() or None
+    # The address comes from the raw header: decoding first would let an encoded display name
+    # ("=?utf-8?q?bob=40example.com?= <mallory@evil.com>") pose as the address.
+    sender = email.utils.parseaddr(str(msg.get("From") or ""))[1].strip().lower() or None
     subject = " ".join(_header_text(msg.get("Subject")).split()) or None
     date_raw = _header_text(msg.get("Date")).strip() or None
     message_id = _header_text(msg.get("Message-ID")).strip().strip("<>") or None
@@ -205,11 +209,22 @@ def _parse_date(value: str | None):
         parsed = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
-    if parsed is None or parsed.year < 1970:
+    # email.utils reads any year under 100 as two digits: "0001" would become 2001.
+    year = _YEAR.search(value)
+    if parsed is None or (year and len(year.group(1)) != 2 and int(year.group(1)) != parsed.year):
         return None
     if parsed.tzinfo is None:  # RFC 2822 says "-0000" means unknown zone: treat as UTC
         parsed = parsed.replace(tzinfo=timezone.utc)
     return parsed.astimezone(timezone.utc)
+
+
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+)
 
 
 def _known_charset(name: str | None) -> str | None:
@@ -231,14 +246,18 @@ def _plain_text(msg: email.message.Message) -> tuple[str | None, tuple[str, str]
         return None, (Reason.NO_PLAIN_TEXT, f"parts: {', '.join(kinds)}")
     payload = part.get_payload(decode=True) or b""
     declared = part.get_content_charset()
+    # A byte-order mark says UTF-16/32 whatever the header claims.
+    sniffed = next((name for bom, name in _BOMS if payload.startswith(bom)), None)
     # Mail of 2002 often mislabels its charset: try the declared one, then UTF-8, then Windows-1252.
-    for charset in (_known_charset(declared), "utf-8", "cp1252"):
+    for charset in (sniffed, _known_charset(declared), "utf-8", "cp1252"):
         if charset is None:
             continue
         try:
             text = payload.decode(charset)
         except UnicodeDecodeError:
             continue
+        if "\x00" in text:  # UTF-16 without a BOM or a charset: Windows-1252 would accept it as mojibake
+            return None, (Reason.BAD_ENCODING, f"NUL characters under {charset} (UTF-16 with no declared charset?)")
         if text.count("\ufffd") > 0.01 * max(len(text), 1):
             return None, (Reason.BAD_ENCODING, f"{text.count(chr(0xFFFD))} replacement characters")
         return text, ("", "")

@@ -7,22 +7,31 @@ Every reader returns one Polars frame per input file in the same layout (`RAW_CO
     created_at            UTC datetime, null when unparseable; created_at_raw keeps what was there
     title, text
     reason, detail        set when the reader already knows the row is bad (unparseable, bad encoding...)
-    raw                   the original record, for quarantine; tabular readers keep it as `_orig`
-                          (a struct of the original columns) and only rejected rows are ever encoded
+    raw                   the original record, for quarantine. Tabular readers do not copy it: JSONL
+                          and CSV rows carry their byte span in the file (`_start`, `_end`), so a
+                          rejected row's raw is its verbatim line or record (`original_records`);
+                          Parquet rows, which have no bytes of their own, keep `_orig` (a struct of
+                          the original columns, JSON-encoded only when rejected)
+
+Text files may start with a byte-order mark: UTF-8's is skipped, UTF-16/32 are transcoded first.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import hashlib
+import io
 import json
 import logging
 import mailbox
 import mmap
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 from tqdm import tqdm
 
@@ -48,6 +57,10 @@ FORMATS = ("auto", "mail", "jsonl", "csv", "parquet")
 log = logging.getLogger(__name__)
 JSONL_CHUNK_BYTES = 2 << 20  # small enough that a chunk with a broken line is cheap to redo
 _EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
+ROW = "__record__"  # the reader's own record label: never clashes with a column of the dump
+SPAN = ("_start", "_end")  # a row's bytes in the (UTF-8) file content, for its verbatim raw
+_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"))
+_BOMS += ((b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 
 
 @dataclass(frozen=True)
@@ -88,14 +101,42 @@ def read_table(path: Path, fmt: str, source: str, columns: ColumnMap) -> pl.Data
             frame, rejects = pl.read_parquet(path), _empty()
         except (pl.exceptions.PolarsError, OSError) as exc:  # empty, garbage or truncated: the file is one bad record
             detail = f"not a readable Parquet file: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}"
-            raw = path.read_bytes().decode("utf-8", errors="backslashreplace")
-            return pl.concat(
-                [_empty(), _rejects(source, [("file", Reason.UNPARSEABLE, detail[:500], raw)])], how="diagonal_relaxed"
-            )
-        frame = frame.with_columns(record=pl.concat_str(pl.lit("row "), pl.int_range(1, pl.len() + 1)))
+            return _whole_file_rejected(path, source, Reason.UNPARSEABLE, detail[:500])
+        frame = frame.with_columns(_line_numbers(1, len(frame), "row"))
     else:
         raise InputError(f"unknown format {fmt!r}; ingest.format must be one of {', '.join(FORMATS)}")
+    if isinstance(frame, tuple):  # the reader refused the file as a whole: (reason, detail)
+        return _whole_file_rejected(path, source, *frame)
     return pl.concat([_standardise(frame, source, columns, path), rejects], how="diagonal_relaxed")
+
+
+def _whole_file_rejected(path: Path, source: str, reason: str, detail: str) -> pl.DataFrame:
+    raw = path.read_bytes().decode("utf-8", errors="backslashreplace")
+    return pl.concat([_empty(), _rejects(source, [("file", reason, detail, raw)])], how="diagonal_relaxed")
+
+
+@contextlib.contextmanager
+def _content(path: Path):
+    """The file's content as UTF-8 bytes and the offset where it starts (after a UTF-8 BOM). UTF-8
+    is mapped, not read (slicing a mapping costs a fraction of faulting in a fresh 1 GB buffer);
+    UTF-16/32 with a BOM is transcoded in memory."""
+    with path.open("rb") as fh:
+        head = fh.read(4)
+        if not head:
+            yield b"", 0
+            return
+        bom, encoding = next(((b, e) for b, e in _BOMS if head.startswith(b)), (b"", "utf-8"))
+        if encoding != "utf-8":
+            yield path.read_bytes()[len(bom) :].decode(encoding, errors="replace").encode("utf-8"), 0
+            return
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            yield data, len(bom)
+
+
+def original_records(path: Path, starts: list[int], ends: list[int]) -> list[str]:
+    """The verbatim text of rows by their byte spans (as `_read_jsonl` and `_read_csv` recorded them)."""
+    with _content(path) as (data, _):
+        return [bytes(data[a:b]).decode("utf-8", errors="backslashreplace") for a, b in zip(starts, ends, strict=True)]
 
 
 def read_mail(files: list[tuple[Path, str]], rules: AutomatedRules, max_chars: int, progress: bool) -> pl.DataFrame:
@@ -137,67 +178,118 @@ def _messages(path: Path, source: str) -> list[tuple[str, bytes]]:
     return messages
 
 
-def _read_jsonl(path: Path, source: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Parse the file in chunks of whole lines; only a chunk that fails is taken apart line by line."""
-    if path.stat().st_size == 0:
-        return pl.DataFrame(schema={"record": pl.String}), _empty()
+def _read_jsonl(path: Path, source: str) -> tuple[pl.DataFrame | tuple[str, str], pl.DataFrame]:
+    """Parse the file in chunks of whole lines; only a chunk that fails is taken apart line by line.
+    A `.json` file holding one array of objects is read as one record per item."""
     good: list[pl.DataFrame] = []
     bad: list[tuple] = []
     first_line = 1
-    # mmap, not read_bytes: slicing a mapping costs a fraction of faulting in a fresh 1 GB buffer.
-    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        for start, end in _line_chunks(data):
-            first_line += _parse_chunk(data[start:end], first_line, good, bad)
-    frames = [f for f in good if len(f)]
-    frame = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame(schema={"record": pl.String})
+    with _content(path) as (data, start):
+        if path.suffix.lower() == ".json" and bytes(data[start : start + 4096]).lstrip()[:1] == b"[":
+            return _read_json_array(bytes(data[start:]), source)
+        for a, b in _line_chunks(data, start):
+            first_line += _parse_chunk(data[a:b], a, first_line, good, bad)
+        frame = _concat_parts([f for f in good if len(f)], data, bad)
     return frame, _rejects(source, [(f"line {n}", *rest) for n, *rest in bad])
 
 
-def _parse_chunk(chunk: bytes, first_line: int, good: list, bad: list) -> int:
-    """Parse whole lines at once; if Polars refuses, find the bad lines. Returns the lines consumed."""
-    n_lines = chunk.count(b"\n") + (not chunk.endswith(b"\n"))
+def _concat_parts(frames: list[pl.DataFrame], data, bad: list) -> pl.DataFrame:
+    """One frame of all parsed parts. Parts parsed apart can disagree on a field's type (a list
+    here, a boolean there): a part that cannot join the parts before it is quarantined."""
+    if not frames:
+        return pl.DataFrame(schema={ROW: pl.String})
+    try:
+        return pl.concat(frames, how="diagonal_relaxed")
+    except pl.exceptions.PolarsError:
+        pass
+    joined = frames[0]
+    for part in frames[1:]:
+        try:
+            joined = pl.concat([joined, part], how="diagonal_relaxed")
+        except pl.exceptions.PolarsError:
+            for record, a, b in part.select(ROW, *SPAN).iter_rows():
+                raw = bytes(data[a:b]).decode("utf-8", errors="backslashreplace")
+                why = "a JSON object whose field types clash with the rest of the file"
+                bad.append((int(record.split()[1]), Reason.UNPARSEABLE, why, raw))
+    return joined
+
+
+def _read_json_array(data: bytes, source: str) -> tuple[pl.DataFrame | tuple[str, str], pl.DataFrame]:
+    try:
+        items = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        return (Reason.UNPARSEABLE, f"a .json file that is not one JSON array: {exc}"[:500]), _empty()
+    if not isinstance(items, list):
+        return (Reason.UNPARSEABLE, f"a .json file holding a JSON {type(items).__name__}, not an array"), _empty()
+    good, bad, lines, buffer = [], [], [], bytearray()
+    for i, item in enumerate(items, start=1):
+        if isinstance(item, dict):
+            text = json.dumps(item, ensure_ascii=False).encode("utf-8")
+            lines.append((i, len(buffer), len(buffer) + len(text), text))
+            buffer += text + b"\n"
+        else:
+            bad.append((i, Reason.UNPARSEABLE, f"a JSON {type(item).__name__}, not an object", json.dumps(item)))
+    _bisect_jsonl(lines, good, bad)
+    frame = _concat_parts([f for f in good if len(f)], buffer, bad)
+    # Items have no bytes of their own in the file: a rejected item's raw is the item as JSON.
+    frame = frame.drop(SPAN, strict=False).with_columns(pl.col(ROW).str.replace("line", "item"))
+    return frame, _rejects(source, [(f"item {n}", *rest) for n, *rest in bad])
+
+
+def _parse_chunk(chunk: bytes, offset: int, first_line: int, good: list, bad: list) -> int:
+    """Parse whole lines at once; if Polars refuses, find the bad lines. Returns the lines consumed.
+    `offset` is where the chunk starts in the file: each row keeps its line's byte span."""
+    breaks = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 10)
+    ends = breaks if chunk.endswith(b"\n") else np.append(breaks, len(chunk))
+    starts = np.concatenate(([0], breaks + 1))[: len(ends)]
+    n_lines = len(ends)
     try:
         frame = pl.read_ndjson(chunk)
     except (pl.exceptions.PolarsError, ValueError):
         frame = None
     if frame is not None and len(frame) == n_lines:  # no broken and no blank line: row i is line i
-        good.append(frame.with_columns(record=_line_numbers(first_line, n_lines)))
+        spans = {SPAN[0]: starts + offset, SPAN[1]: ends + offset}
+        good.append(frame.with_columns(_line_numbers(first_line, n_lines), **spans))
     else:
-        lines = [(first_line + i, line) for i, line in enumerate(chunk.split(b"\n")[:n_lines]) if line.strip()]
+        lines = [
+            (first_line + i, offset + a, offset + b, bytes(chunk[a:b]))
+            for i, (a, b) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True))
+            if chunk[a:b].strip()
+        ]
         _split_bad_lines(lines, good, bad)
     return n_lines
 
 
-def _line_chunks(data: mmap.mmap, size: int = JSONL_CHUNK_BYTES):
+def _line_chunks(data: mmap.mmap, start: int = 0, size: int = JSONL_CHUNK_BYTES):
     """(start, end) of blocks of about `size` bytes that end at a line break, so no line is split."""
-    start = 0
     while start < len(data):
         end = data.find(b"\n", min(start + size, len(data)) - 1) + 1 or len(data)
         yield start, end
         start = end
 
 
-def _split_bad_lines(numbered: list[tuple[int, bytes]], good: list, bad: list) -> None:
+def _split_bad_lines(numbered: list[tuple[int, int, int, bytes]], good: list, bad: list) -> None:
     """Set aside lines that are not JSON objects (with the reason), then parse the rest at once."""
     kept = []
-    for n, line in numbered:
+    for n, a, b, line in numbered:
         why = _why_json_line_fails(line)
         if why:
             bad.append((n, *why, line.decode("utf-8", errors="backslashreplace")))
         else:
-            kept.append((n, line))
+            kept.append((n, a, b, line))
     _bisect_jsonl(kept, good, bad)
 
 
-def _bisect_jsonl(numbered: list[tuple[int, bytes]], good: list, bad: list) -> None:
+def _bisect_jsonl(numbered: list[tuple[int, int, int, bytes]], good: list, bad: list) -> None:
     """Parse lines together; split a group that Polars refuses (field types that clash) until
     the offending lines stand alone."""
     if not numbered:
         return
     try:
-        frame = pl.read_ndjson(b"\n".join(line for _, line in numbered))
-        nums = pl.Series("record", [f"line {n}" for n, _ in numbered])
-        good.append(frame.with_columns(record=nums))
+        frame = pl.read_ndjson(b"\n".join(line for *_, line in numbered))
+        numbers, starts, ends, _ = zip(*numbered, strict=True)
+        rows = pl.Series(ROW, [f"line {n}" for n in numbers])
+        good.append(frame.with_columns(rows, **{SPAN[0]: pl.Series(starts), SPAN[1]: pl.Series(ends)}))
         return
     except (pl.exceptions.PolarsError, ValueError):
         if len(numbered) > 1:
@@ -205,7 +297,7 @@ def _bisect_jsonl(numbered: list[tuple[int, bytes]], good: list, bad: list) -> N
             _bisect_jsonl(numbered[:mid], good, bad)
             _bisect_jsonl(numbered[mid:], good, bad)
             return
-    n, line = numbered[0]
+    n, *_, line = numbered[0]
     reason = (Reason.UNPARSEABLE, "a JSON object whose field types clash with the rest of the file")
     bad.append((n, *reason, line.decode("utf-8", errors="backslashreplace")))
 
@@ -217,33 +309,66 @@ def _why_json_line_fails(line: bytes) -> tuple[str, str] | None:
         return Reason.BAD_ENCODING, f"not UTF-8: {exc.reason} at byte {exc.start}"
     except json.JSONDecodeError as exc:
         return Reason.UNPARSEABLE, f"invalid JSON: {exc.msg} at column {exc.colno}"
+    except RecursionError:
+        return Reason.UNPARSEABLE, "JSON nested too deeply to read"
     if not isinstance(value, dict):
         return Reason.UNPARSEABLE, f"a JSON {type(value).__name__}, not an object"
     return None
 
 
-def _read_csv(path: Path, source: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    try:  # fast path: a clean UTF-8 file; everything read as text, typed later
-        frame = pl.read_csv(path, infer_schema=False)
-        return frame.with_columns(record=_line_numbers(2, len(frame), "row")), _empty()
-    except (pl.exceptions.PolarsError, UnicodeDecodeError):
-        pass
-    # Slow path, row by row, so that a ragged or badly encoded row is quarantined rather than fatal.
+def _read_csv(path: Path, source: str) -> tuple[pl.DataFrame | tuple[str, str], pl.DataFrame]:
+    """Every record through Python's csv module, so that a ragged, cut-off or badly encoded row
+    is quarantined the same way wherever it is, and each row keeps its byte span. `row N` is the
+    file's Nth record, the header being row 1."""
+    with _content(path) as (data, start):
+        text = bytes(data[start:]).decode("utf-8", errors="surrogateescape")
+    records = _csv_records(text, start)
+    header = next(records, None)
+    if header is None:
+        return pl.DataFrame(schema={ROW: pl.String}), _empty()
+    names = header[1]
+    if any(_has_surrogates(n) for n in names):
+        return (Reason.BAD_ENCODING, "the header is not UTF-8"), _empty()
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        return (
+            Reason.UNPARSEABLE,
+            f"the header names column(s) {', '.join(map(repr, twice))} more than once",
+        ), _empty()
     rows, bad = [], []
-    with path.open("r", encoding="utf-8", errors="surrogateescape", newline="") as fh:
-        reader = csv.reader(fh)
-        header = next(reader, [])
-        for values in reader:
-            record = f"row {reader.line_num}"
-            raw = ",".join(values).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-            if len(values) != len(header):
-                bad.append((record, Reason.UNPARSEABLE, f"{len(values)} fields, header has {len(header)}", raw))
-            elif any(_has_surrogates(v) for v in values):
-                bad.append((record, Reason.BAD_ENCODING, "not UTF-8", raw))
-            else:
-                rows.append([*values, record])
-    frame = pl.DataFrame(rows, schema=[*header, "record"], orient="row")
-    return frame, _rejects(source, bad)
+    for n, values, a, b, cut in records:
+        record = f"row {n}"
+        raw = text[a - start : b - start].encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        if cut:
+            bad.append((record, Reason.UNPARSEABLE, "a quoted field is never closed: the record runs to the end", raw))
+        elif len(values) != len(names):
+            bad.append((record, Reason.UNPARSEABLE, f"{len(values)} fields, header has {len(names)}", raw))
+        elif any(_has_surrogates(v) for v in values):
+            bad.append((record, Reason.BAD_ENCODING, "not UTF-8", raw))
+        else:
+            rows.append((*values, record, a, b))
+    schema = {**dict.fromkeys(names, pl.String), ROW: pl.String, SPAN[0]: pl.Int64, SPAN[1]: pl.Int64}
+    return pl.DataFrame(rows, schema=schema, orient="row"), _rejects(source, bad)
+
+
+def _csv_records(text: str, offset: int):
+    """(record number, fields, start byte, end byte, cut off) for each CSV record of `text`."""
+    csv.field_size_limit(sys.maxsize)  # a long post is for max_chars to judge, not the parser
+    position = offset
+
+    def lines():
+        nonlocal position
+        for line in io.StringIO(text, newline=""):
+            position += len(line.encode("utf-8", "surrogateescape"))
+            yield line
+
+    start = offset
+    for n, values in enumerate(csv.reader(lines()), start=1):
+        record = text[start - offset : position - offset]
+        # A quote left open swallows the rest of the file: an odd number of quotes shows it.
+        cut = position - offset == len(text) and record.count('"') % 2 == 1
+        yield n, values, start, position, cut
+        start = position
 
 
 def _rejects(source: str, bad: list[tuple[str, str, str, str]]) -> pl.DataFrame:
@@ -262,41 +387,86 @@ def _has_surrogates(value: str) -> bool:
 
 
 def _standardise(frame: pl.DataFrame, source: str, columns: ColumnMap, path: Path) -> pl.DataFrame:
-    """Rename the mapped columns to the standard layout and keep the original row as `_orig`."""
-    if frame.width == 1 and frame.columns == ["record"]:
+    """Rename the mapped columns to the standard layout and keep the original row's span or `_orig`."""
+    if frame.width == 1 and frame.columns == [ROW]:
         return _empty()
-    original = [c for c in frame.columns if c != "record"]
-    missing = [f"ingest.columns.{k}={v!r}" for k, v in columns.required().items() if v not in frame.columns]
+    original = [c for c in frame.columns if c not in (ROW, *SPAN)]
+    missing = [f"ingest.columns.{k}={v!r}" for k, v in columns.required().items() if v not in original]
     if missing:
         raise InputError(f"{path}: no column {', '.join(missing)}; columns there: {', '.join(original)}")
     # A dump without titles or ids is common: leave them empty (ids become content hashes) and say so.
-    absent = {k: v for k, v in columns.optional().items() if v and v not in frame.columns}
+    absent = {k: v for k, v in columns.optional().items() if v and v not in original}
     for key, name in absent.items():
         log.warning("%s has no column %r (ingest.columns.%s): left empty", source, name, key)
     columns = dataclasses.replace(columns, **{k: None for k in absent})
+    # The original row, before any column is made text; bytes as text (JSON has no bytes).
+    binary = [
+        pl.Series(c, _utf8_or_escaped(frame.get_column(c)), pl.String) for c in original if frame.schema[c] == pl.Binary
+    ]
+    frame = frame.with_columns(pl.struct(frame.select(original).with_columns(binary)).alias("_orig"))
+    frame, reason, detail = _as_text_columns(frame, {**columns.required(), **columns.optional()})
 
     def text_col(name: str | None, alias: str) -> pl.Expr:
         return (pl.col(name).cast(pl.String) if name else pl.lit(None, pl.String)).alias(alias)
 
     created = frame.get_column(columns.created_at)
+    spans = [pl.col(c) for c in SPAN if c in frame.columns]
     return frame.select(
         pl.lit(source).alias("source"),
-        pl.col("record"),
+        pl.col(ROW).alias("record"),
         text_col(columns.post_id, "post_id"),
         text_col(columns.user, "user"),
         parse_timestamps(created).alias("created_at"),
         created.cast(pl.String).alias("created_at_raw"),
         text_col(columns.title, "title"),
         text_col(columns.text, "text"),
-        pl.lit(None, pl.String).alias("reason"),
-        pl.lit(None, pl.String).alias("detail"),
+        reason.alias("reason"),
+        detail.alias("detail"),
         pl.lit(None, pl.String).alias("raw"),
-        pl.struct(original).alias("_orig"),
+        *spans,
+        pl.col("_orig"),
     )
 
 
+def _as_text_columns(frame: pl.DataFrame, mapped: dict[str, str | None]) -> tuple[pl.DataFrame, pl.Expr, pl.Expr]:
+    """Mapped columns that cannot be read as text (lists, structs; bytes that are not UTF-8) become
+    null, and their rows get a reason. Parquet is typed: a "text" column can hold anything."""
+    reason, detail = pl.lit(None, pl.String), pl.lit(None, pl.String)
+    for key, name in mapped.items():
+        if name is None:
+            continue
+        dtype = frame.schema[name]
+        if dtype == pl.Binary:
+            values = [_utf8_or_none(v) for v in frame.get_column(name).to_list()]
+            decoded = pl.Series(name, values, dtype=pl.String)
+            broken = frame.get_column(name).is_not_null() & decoded.is_null()
+            frame = frame.with_columns(decoded, pl.Series(f"_bad_{key}", broken))
+            why, what = Reason.BAD_ENCODING, f"ingest.columns.{key}={name!r} holds bytes that are not UTF-8"
+        elif dtype.is_nested() or dtype == pl.Object:
+            frame = frame.with_columns(pl.Series(f"_bad_{key}", [True] * len(frame)))
+            frame = frame.with_columns(pl.lit(None, pl.String).alias(name))
+            why, what = Reason.UNPARSEABLE, f"ingest.columns.{key}={name!r} holds {dtype}, not text"
+        else:
+            continue
+        flag = pl.col(f"_bad_{key}")
+        reason = pl.when(reason.is_null() & flag).then(pl.lit(str(why))).otherwise(reason)
+        detail = pl.when(detail.is_null() & flag).then(pl.lit(what)).otherwise(detail)
+    return frame, reason, detail
+
+
+def _utf8_or_escaped(values: pl.Series) -> list[str | None]:
+    return [None if v is None else v.decode("utf-8", errors="backslashreplace") for v in values.to_list()]
+
+
+def _utf8_or_none(value: bytes | None) -> str | None:
+    try:
+        return None if value is None else value.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 def _line_numbers(start: int, n: int, word: str = "line") -> pl.Series:
-    return pl.select(pl.concat_str(pl.lit(f"{word} "), pl.int_range(start, start + n))).to_series().alias("record")
+    return pl.select(pl.concat_str(pl.lit(f"{word} "), pl.int_range(start, start + n))).to_series().alias(ROW)
 
 
 def _empty() -> pl.DataFrame:
