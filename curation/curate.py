@@ -1,18 +1,27 @@
 """Curate: posts -> articles, ordered in time per user and split by user.
 
 in:  posts       post_id, user_id, created_at, title, text (+ source)
-out: articles    the posts columns + n_words, position (0-based, per user, in time order), split
+out: articles    the posts columns + n_words, position (0-based, per user, in time order), split,
+                 removed_lines (boilerplate taken out of the text, null if none)
      rejects     the posts columns + n_words, stage='curate', reason, detail (the `quarantine` table)
+
+Order: Unicode form and tidy whitespace; boilerplate lines out (curation/boilerplate.py), words
+counted after; then the rules, first failing one wins: duplicate_text, too_short, too_long,
+newsletter, near_duplicate (curation/near_duplicates.py, among the posts still kept),
+too_few_posts.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
 import polars as pl
 
 from common.errors import InputError
+from curation.boilerplate import remove_boilerplate
+from curation.near_duplicates import near_duplicates
 from curation.reasons import Reason
 from curation.split import SPLITS, assign_splits
 from curation.words import count_words
@@ -25,6 +34,14 @@ POST_SCHEMA = {
     "text": pl.String,
 }
 UNICODE_FORMS = ("NFC", "NFKC", "NFD", "NFKD", "none")
+# Subscription management in a post's own last lines marks a newsletter sent from a person's address.
+DEFAULT_NEWSLETTER_PATTERNS = (
+    r"\byou are (currently )?subscribed\b",
+    r"\bto unsubscribe\b",
+    r"\bunsubscribe (from|send|by|at|here|link|instructions)\b",
+    r"\bto be removed from (this|our|the) (list|mailing)",
+    r"\bsubscribed to the \w+ version\b",
+)
 
 
 @dataclass(frozen=True)
@@ -35,14 +52,33 @@ class CurateParams:
     min_posts_per_user: int = 3
     split: dict = field(default_factory=lambda: {"train": 0.8, "align": 0.1, "test": 0.1})
     seed: int = 13
+    boilerplate_min_users: int = 5  # a line in posts of this many users is boilerplate (0 = off)
+    boilerplate_min_chars: int = 20
+    boilerplate_max_gap: int = 3
+    near_duplicate_threshold: float = 0.8  # word-shingle Jaccard; above 1 = off
+    near_duplicate_shingle: int = 5
+    newsletter_patterns: tuple[str, ...] = DEFAULT_NEWSLETTER_PATTERNS
+    newsletter_tail_lines: int = 5
 
     def __post_init__(self):
         if self.unicode_form not in UNICODE_FORMS:
             raise InputError(f"curate.unicode_form={self.unicode_form!r}; allowed: {', '.join(UNICODE_FORMS)}")
-        for name in ("min_words", "max_words", "min_posts_per_user", "seed"):
+        names = ("min_words", "max_words", "min_posts_per_user", "seed", "boilerplate_min_users")
+        names += ("boilerplate_min_chars", "boilerplate_max_gap", "near_duplicate_shingle", "newsletter_tail_lines")
+        for name in names:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise InputError(f"curate.{name}={value!r}; must be a non-negative integer")
+        if self.near_duplicate_shingle < 1 or not 0 < self.near_duplicate_threshold:
+            raise InputError(
+                f"curate.near_duplicate_threshold={self.near_duplicate_threshold!r} must be > 0 (above 1 turns it off), "
+                f"curate.near_duplicate_shingle={self.near_duplicate_shingle!r} >= 1"
+            )
+        for pattern in self.newsletter_patterns:
+            try:
+                re.compile(pattern)
+            except (re.error, TypeError) as exc:
+                raise InputError(f"curate.newsletter_patterns: {pattern!r} is not a regular expression ({exc})") from None
         if self.max_words < self.min_words:
             raise InputError(f"curate.max_words={self.max_words} is below curate.min_words={self.min_words}")
         unknown = set(self.split) - set(SPLITS)
@@ -69,10 +105,18 @@ def check_schema(posts: pl.DataFrame, where: str) -> None:
 def curate(posts: pl.DataFrame, params: CurateParams) -> CurateResult:
     check_schema(posts, "posts")
     posts = _normalise_text(posts, params.unicode_form)
+    posts, boilerplate = _without_boilerplate(posts, params)
     # The rules run on a small sorted index (no text); the text is gathered once at the end,
     # because every copy of a gigabyte of text costs seconds (benchmarks/curation.py).
     index = (
-        posts.select("user_id", "created_at", "post_id", "n_words", _text_hash=pl.col("text").hash())
+        posts.select(
+            "user_id",
+            "created_at",
+            "post_id",
+            "n_words",
+            _text_hash=pl.col("text").hash(),
+            _newsletter=_newsletter(params),
+        )
         .with_row_index("_row")
         .sort("user_id", "created_at", "post_id")
         .with_columns(reason=pl.lit(None, pl.String))
@@ -93,6 +137,18 @@ def curate(posts: pl.DataFrame, params: CurateParams) -> CurateResult:
             Reason.TOO_LONG,
             pl.format("{} words > max_words={}", "n_words", pl.lit(params.max_words)),
         ),
+        (pl.col("_newsletter"), Reason.NEWSLETTER, pl.lit("subscription wording in the last lines")),
+        # `_dup_of` is found among the posts the rules above keep
+        (
+            pl.col("_dup_of").is_not_null(),
+            Reason.NEAR_DUPLICATE,
+            pl.format(
+                "near-duplicate (Jaccard {}) of {} by {}",
+                "_jaccard",
+                "_dup_of",
+                pl.when(pl.col("_dup_user") == pl.col("user_id")).then(pl.lit("the same user")).otherwise("_dup_user"),
+            ),
+        ),
         # `_kept` is counted after the rules above, so it counts only the posts they keep
         (
             pl.col("_kept") < params.min_posts_per_user,
@@ -105,8 +161,10 @@ def curate(posts: pl.DataFrame, params: CurateParams) -> CurateResult:
             ),
         ),
     ]
-    for i, (cond, why, _) in enumerate(rules):
-        if i == len(rules) - 1:
+    for cond, why, _ in rules:
+        if why == Reason.NEAR_DUPLICATE:
+            index = _join_near_duplicates(index, posts, params)
+        if why == Reason.TOO_FEW_POSTS:
             kept = pl.col("reason").is_null().sum().over("user_id")
             index = index.with_columns(_kept=kept, _posts=pl.len().over("user_id"))
         index = index.with_columns(
@@ -119,6 +177,7 @@ def curate(posts: pl.DataFrame, params: CurateParams) -> CurateResult:
         position=pl.int_range(pl.len(), dtype=pl.Int32).over("user_id"),
         split=pl.col("user_id").replace_strict(splits.get_column("user_id"), splits.get_column("split")),
     )
+    articles = articles.select(pl.exclude("removed_lines"), "removed_lines")  # the new column last
     detail = pl.lit(None, pl.String)
     for _, why, how in rules:  # formatted for rejected rows only
         detail = pl.when(pl.col("reason") == str(why)).then(how).otherwise(detail)
@@ -126,7 +185,59 @@ def curate(posts: pl.DataFrame, params: CurateParams) -> CurateResult:
     rejects = posts[rejected.get_column("_row")].with_columns(
         rejected.select("reason", "detail"), stage=pl.lit("curate")
     )
-    return CurateResult(articles, rejects, _metrics(posts, articles, rejects))
+    metrics = _metrics(posts, articles, rejects)
+    metrics["boilerplate"] = boilerplate
+    metrics["near_duplicates"] = _near_duplicate_scopes(index, splits)
+    return CurateResult(articles, rejects, metrics)
+
+
+def _without_boilerplate(posts: pl.DataFrame, params: CurateParams) -> tuple[pl.DataFrame, dict]:
+    """Boilerplate lines out of the text (kept in `removed_lines`); words recounted where it changed."""
+    if params.boilerplate_min_users == 0:
+        return posts.with_columns(removed_lines=pl.lit(None, pl.String)), {"lines_removed": 0, "articles_changed": 0}
+    found = remove_boilerplate(
+        posts.select("user_id", "text"),
+        params.boilerplate_min_users,
+        params.boilerplate_min_chars,
+        params.boilerplate_max_gap,
+    )
+    rows = found.removed.is_not_null().arg_true()
+    recounted = pl.select(count_words(pl.lit(found.text.gather(rows)))).to_series()
+    n_words = posts.get_column("n_words").scatter(rows, recounted)
+    return posts.with_columns(found.text, found.removed, n_words), found.metrics
+
+
+def _newsletter(params: CurateParams) -> pl.Expr:
+    if not params.newsletter_patterns:
+        return pl.lit(False)
+    pattern = "(?i)" + "|".join(f"(?:{p})" for p in params.newsletter_patterns)
+    tail = pl.col("text").str.split("\n").list.tail(params.newsletter_tail_lines).list.join("\n")
+    return tail.str.contains(pattern).fill_null(False)
+
+
+def _join_near_duplicates(index: pl.DataFrame, posts: pl.DataFrame, params: CurateParams) -> pl.DataFrame:
+    """`_dup_of`, `_dup_user`, `_jaccard` for the posts still kept that repeat an earlier kept post."""
+    columns = {"_dup_of": pl.String, "_dup_user": pl.String, "_jaccard": pl.Float64}
+    live = index.filter(pl.col("reason").is_null())
+    if params.near_duplicate_threshold > 1 or live.is_empty():
+        return index.with_columns(pl.lit(None, t).alias(c) for c, t in columns.items())
+    frame = posts[live.get_column("_row")].select("post_id", "user_id", "created_at", "text")
+    found = near_duplicates(frame, params.near_duplicate_threshold, params.near_duplicate_shingle)
+    found = found.rename({"of_post_id": "_dup_of", "of_user_id": "_dup_user", "jaccard": "_jaccard"})
+    return index.join(found, on="post_id", how="left", maintain_order="left")
+
+
+def _near_duplicate_scopes(index: pl.DataFrame, splits: pl.DataFrame) -> dict:
+    """Near-duplicates by scope; `cross_split`: copies whose author sits in another split than the
+    kept post's author, i.e. the leaks into evaluation that removing them prevented."""
+    dups = index.filter(pl.col("reason") == str(Reason.NEAR_DUPLICATE))
+    split_of = dict(splits.iter_rows())
+    pairs = list(dups.select("user_id", "_dup_user").iter_rows())
+    return {
+        "same_user": sum(u == v for u, v in pairs),
+        "cross_user": sum(u != v for u, v in pairs),
+        "cross_split": sum(u in split_of and v in split_of and split_of[u] != split_of[v] for u, v in pairs),
+    }
 
 
 def _normalise_text(posts: pl.DataFrame, form: str) -> pl.DataFrame:

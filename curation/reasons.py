@@ -18,4 +18,6 @@ class Reason(StrEnum):
     DUPLICATE_TEXT = "duplicate_text"  # same user posted the same text earlier
     TOO_SHORT = "too_short"  # fewer than curate.min_words
     TOO_LONG = "too_long"  # more than curate.max_words
+    NEWSLETTER = "newsletter"  # subscription wording in the last lines: a mailing, not a person's post
+    NEAR_DUPLICATE = "near_duplicate"  # a later near-copy (MinHash, curate.near_duplicate_threshold)
     TOO_FEW_POSTS = "too_few_posts"  # user keeps fewer than curate.min_posts_per_user articles

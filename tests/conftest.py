@@ -87,6 +87,14 @@ def project(tmp_path, tiny_lm) -> Path:
         shutil.copytree(REPO / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(MAIL, tmp_path / "data" / "mail")
     write_tiny_forum(tmp_path / "data" / "forum.jsonl")
+    import json
+
+    # writer1 reposts writer0's first post later: curate must quarantine it as a near-duplicate.
+    with (tmp_path / "data" / "forum.jsonl").open("r+") as fh:
+        first = json.loads(fh.readline())
+        fh.seek(0, 2)
+        copy = first | {"post_id": "copy", "user": "writer1", "created_at": "2024-03-01T12:00:00Z"}
+        fh.write(json.dumps(copy) + "\n")
     return tmp_path
 
 

@@ -26,7 +26,11 @@ def posts(n_users: int = 30, per_user: int = 4) -> pl.DataFrame:
     return pl.DataFrame(rows)
 
 
-PARAMS = CurateParams(min_words=5, max_words=100, min_posts_per_user=3)
+# The synthetic posts differ only in digits: boilerplate and near-duplicates to the new rules, so
+# the tests of the other rules turn those off (tests/curation/test_curate_cleaning.py tests them).
+PARAMS = CurateParams(
+    min_words=5, max_words=100, min_posts_per_user=3, boilerplate_min_users=0, near_duplicate_threshold=2.0
+)
 
 
 def test_per_user_time_order_and_positions():

@@ -1,0 +1,38 @@
+import polars as pl
+
+from curation.boilerplate import remove_boilerplate
+
+NAMES = ["ann", "bob", "carl", "dora", "eve", "fred", "gina"]
+FOOTER = ["------------------------ Sponsor ---------------------~-->", "Ad of the day {i}", "http://ads/{i}", "-" * 40 + "~->"]
+
+
+def posts(n_users: int, own: str) -> pl.DataFrame:
+    rows = []
+    for i in range(n_users):
+        footer = [line.format(i=i) for line in FOOTER]
+        rows.append((f"u{i}", "\n".join([f"User {NAMES[i]} writes about {NAMES[-i]}.", "", *footer])))
+    rows += [("solo", f"First: {own}"), ("solo", f"Second: {own}\n{own}"), ("solo", "Cheers,\nmore")]
+    return pl.DataFrame(rows, schema=["user_id", "text"], orient="row")
+
+
+def test_a_footer_many_users_share_goes_and_one_users_phrase_stays():
+    own = "My favourite long catch phrase that I repeat everywhere"
+    found = remove_boilerplate(posts(6, own), min_users=5, min_chars=20, max_gap=3)
+    texts, removed = found.text.to_list(), found.removed.to_list()
+    assert texts[0] == "User ann writes about ann."  # the sponsor run, ad and link included
+    assert removed[0].splitlines()[1] == "Ad of the day 0"  # what went is kept
+    assert texts[6:] == [f"First: {own}", f"Second: {own}\n{own}", "Cheers,\nmore"]
+    assert removed[6:] == [None, None, None]
+    assert found.metrics == {"lines_removed": 24, "articles_changed": 6, "shared_lines": 2}
+
+
+def test_below_min_users_nothing_is_boilerplate():
+    found = remove_boilerplate(posts(4, "x"), min_users=5, min_chars=20, max_gap=3)
+    assert found.removed.null_count() == len(found.removed) and found.metrics["lines_removed"] == 0
+
+
+def test_rules_without_words_do_not_swallow_what_lies_between():
+    rule = "=" * 30
+    rows = [(f"u{i}", f"{rule}\nmy own words {i}\n{rule}") for i in range(5)]
+    found = remove_boilerplate(pl.DataFrame(rows, schema=["user_id", "text"], orient="row"), 5, 20, 3)
+    assert found.text.to_list() == [f"my own words {i}" for i in range(5)]

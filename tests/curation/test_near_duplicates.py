@@ -1,0 +1,39 @@
+from datetime import datetime, timedelta
+
+import polars as pl
+
+from curation.near_duplicates import near_duplicates
+
+BASE = " ".join(f"word{i}" for i in range(120))
+
+
+def frame(rows) -> pl.DataFrame:
+    t0 = datetime(2024, 1, 1)
+    return pl.DataFrame(
+        [(pid, user, t0 + timedelta(days=day), text) for pid, user, day, text in rows],
+        schema=["post_id", "user_id", "created_at", "text"],
+        orient="row",
+    )
+
+
+def test_cross_user_copy_points_at_the_earliest_post():
+    edited = BASE.replace("word60", "changed") + " one more"
+    rows = [("late", "bob", 3, edited), ("orig", "ann", 1, BASE), ("other", "ann", 2, "something else " * 20)]
+    found = near_duplicates(frame(rows), threshold=0.8, shingle=5)
+    assert found.select("post_id", "of_post_id", "of_user_id").rows() == [("late", "orig", "ann")]
+    assert 0.8 <= found.get_column("jaccard").item() < 1.0
+
+
+def test_threshold_is_exact_on_the_shingles():
+    half = " ".join(BASE.split()[:60]) + " " + " ".join(f"new{i}" for i in range(60))
+    rows = [("a", "ann", 1, BASE), ("b", "bob", 2, half)]
+    assert near_duplicates(frame(rows), threshold=0.8, shingle=5).is_empty()
+    # Jaccard of half-shared texts is about 1/3: a low threshold finds it if LSH proposes the pair.
+    assert near_duplicates(frame(rows), threshold=0.3, shingle=1).get_column("post_id").to_list() in ([], ["b"])
+
+
+def test_a_group_keeps_only_its_first_post():
+    rows = [(f"p{i}", f"u{i}", i, BASE) for i in range(4)]
+    found = near_duplicates(frame(rows), threshold=0.9, shingle=5)
+    assert sorted(found.get_column("post_id").to_list()) == ["p1", "p2", "p3"]
+    assert set(found.get_column("of_post_id")) == {"p0"}
