@@ -37,8 +37,10 @@ class Generator:
     def __init__(self, model_dir: Path, precision: str = "bf16"):
         from common.models import load_causal_lm
 
+        from common.device import device
+
         model, self.tokenizer = load_causal_lm(model_dir, precision, padding_side="left")  # batched prompts
-        self.model = model.eval()
+        self.model = model.to(device()).eval()
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
 
@@ -55,7 +57,7 @@ class Generator:
             batch = order[start : start + params.batch_size]
             inputs = self.tokenizer(
                 [rendered[i] for i in batch], return_tensors="pt", padding=True, add_special_tokens=False
-            )
+            ).to(self.model.device)
             torch.manual_seed(params.seed + start)
             with torch.inference_mode():
                 ids = self.model.generate(

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from common import device as compute
 from common.errors import InputError
 from curation.threads import thread_keys
 
@@ -82,6 +83,8 @@ def nearest_negatives(embeddings: np.ndarray, users: np.ndarray, rows: np.ndarra
     import faiss
 
     index = faiss.IndexFlatIP(embeddings.shape[1])
+    if compute.device_class() == "cuda" and hasattr(faiss, "StandardGpuResources"):  # faiss-gpu installed
+        index = faiss.index_cpu_to_gpu(faiss.StandardGpuResources(), int(compute.device().partition(":")[2] or 0), index)
     index.add(np.ascontiguousarray(embeddings, dtype=np.float32))
     _, found = index.search(np.ascontiguousarray(embeddings[rows], dtype=np.float32), min(k, len(embeddings)))
     out = np.full(len(rows), -1)
@@ -201,7 +204,7 @@ def train(model_dir: Path, triplets: pl.DataFrame, params: FilterTrainParams, ou
 
     if len(triplets) < params.batch_size:
         raise InputError(f"only {len(triplets)} training examples for filter.batch_size={params.batch_size}")
-    model = SentenceTransformer(str(model_dir), device="cpu")
+    model = SentenceTransformer(str(model_dir), device=compute.device())
     model.max_seq_length = params.max_seq_length
     texts = triplets.select([c for c in ("anchor", "positive", "negative") if c in triplets.columns])
     steps_per_epoch = len(author_disjoint_batches(triplets.get_column("authors").to_list(), params.batch_size, 0))
@@ -215,7 +218,7 @@ def train(model_dir: Path, triplets: pl.DataFrame, params: FilterTrainParams, ou
             warmup_ratio=params.warmup_ratio,
             seed=params.seed,
             data_seed=params.seed,
-            use_cpu=True,
+            use_cpu=compute.device_class() == "cpu",
             bf16=False,  # the HF default bf16 raises on CPU; fp32 training is stable here
             logging_steps=max(1, min(steps_per_epoch * params.epochs, params.max_steps or 10**9) // 25),
             save_strategy="no",

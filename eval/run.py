@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from common.generate import Generator, SamplingParams
+from common.device import batch_size
 from curation.embeddings import encode, load_model
 from eval import scoring
 from eval.systems import SMALL, EvalParams, small_prompt
@@ -33,7 +34,7 @@ def small_outputs(
     data: SFTDataParams,
 ) -> dict:
     """Greedy outputs of every small-model system by (system, target), loading each model once."""
-    sampling = SamplingParams(1, params.max_new_tokens, 0.0, 1.0, params.batch_size, params.seed)
+    sampling = SamplingParams(1, params.max_new_tokens, 0.0, 1.0, batch_size("generate"), params.seed)
     out = {}
     for key in model_keys(systems):
         mine = [s for s in systems if SMALL.get(s, ("",))[0] == key]

@@ -41,7 +41,6 @@ class EvalParams:
     baseline: str = "sft"  # differences (with paired bootstrap intervals) are taken against this system
     max_targets: int = 20  # test-split targets to evaluate, a seeded sample; 0 = all
     max_new_tokens: int = 160
-    batch_size: int = 8
     judge: bool = True  # the hallucination judge (LLM layer); the deterministic check always runs
     bootstrap: int = 2000  # resamples for the paired bootstrap
     seed: int = 13
@@ -52,7 +51,7 @@ class EvalParams:
             raise InputError(f"evaluate.systems={self.systems!r}; allowed: {', '.join(SYSTEMS)}")
         if self.baseline not in self.systems:
             raise InputError(f"evaluate.baseline={self.baseline!r} must be one of evaluate.systems")
-        for name in ("max_targets", "max_new_tokens", "batch_size", "bootstrap"):
+        for name in ("max_targets", "max_new_tokens", "bootstrap"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < (0 if name == "max_targets" else 1):
                 raise InputError(

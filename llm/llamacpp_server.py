@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from common.device import device_class
 from common.errors import InputError
 
 
@@ -35,6 +36,8 @@ class LlamaCppServer:
         params.cpuparams.n_threads = self.threads
         params.cpuparams_batch.n_threads = self.threads
         params.n_ctx = self.context
+        if device_class() == "cuda":  # every layer on the GPU (a CPU-only build ignores it)
+            params.n_gpu_layers = 999
         params.n_parallel = 1
         params.verbosity = 0
         params.warmup = False

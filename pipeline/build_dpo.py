@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pipeline.filter_params import filter_params
 from pipeline.outputs import read_table, require_model, write_llm_tables, write_metrics, write_table
-from pipeline.params import build
+from pipeline.params import build, use_compute
 
 
 def main(
@@ -37,6 +37,7 @@ def main(
 
     params = build(DPODataParams, "build_dpo", params_path)
     llm = build(LLMParams, "llm", params_path)
+    use_compute(params_path)
     style_embedder = require_embedder(filter_model)
     semantic_embedder = resolve_model(filter_params(params_path).base_model)
     prompts = dpo_data.align_prompts(

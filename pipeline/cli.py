@@ -363,10 +363,11 @@ def generate(instruction, references, reference_posts, model_dir, max_new_tokens
         texts += [found[p] for p in reference_posts]
     from llm.session import cache_path
     from llm.types import LLMParams
-    from pipeline.params import build
+    from pipeline.params import build, use_compute
     from training.sft_data import SFTDataParams
 
     llm, data = build(LLMParams, "llm", params_path), build(SFTDataParams, "build_sft", params_path)
+    use_compute(params_path)
     result = run(
         instruction, texts, model_dir, llm, data, cache_path(), max_new_tokens=max_new_tokens, temperature=temperature
     )

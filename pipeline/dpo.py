@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 from pipeline.outputs import read_table, require_model, write_metrics
-from pipeline.params import build
+from pipeline.params import build, use_compute
 
 
 def main(
@@ -22,6 +22,7 @@ def main(
     from training.trainer_setup import file_md5, write_card
 
     params = build(DPOParams, "dpo", params_path)
+    use_compute(params_path)
     require_model(sft_model, "sft")
     table = read_table(dpo_path, "build_dpo")
     pairs = table.filter(pl.col("source").is_in(params.sources)).to_dicts() if "source" in table.columns else []

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pipeline.filter_params import filter_params
 from pipeline.outputs import read_table, require_model, write_llm_tables, write_metrics, write_table
-from pipeline.params import build
+from pipeline.params import build, use_compute
 
 PRODUCERS = {"sft": "sft", "dpo": "dpo", "sft_vanilla": "sft_ablation@vanilla", "sft_tst": "sft_ablation@tst"}
 
@@ -72,6 +72,7 @@ def main(
     start = time.perf_counter()
     params = build(EvalParams, "evaluate", params_path)
     llm = build(LLMParams, "llm", params_path)
+    use_compute(params_path)
     data = build(SFTDataParams, "build_sft", params_path)
     small_model = build(SFTParams, "sft", params_path).model
     context = {

@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.outputs import read_table, require_filter, write_llm_tables, write_metrics, write_table
-from pipeline.params import build
+from pipeline.params import build, use_compute
 
 
 def _best_references(pairs, articles):
@@ -49,6 +49,7 @@ def main(
 
     llm = build(LLMParams, "llm", params_path)
     params = build(NeutralizeParams, "neutralize", params_path)
+    use_compute(params_path)
     role_params = llm.for_role(ROLE.name)
     pairs = read_table(pairs_path, "select")
     targets = pairs.get_column("target_post_id").unique().sort()

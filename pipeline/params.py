@@ -33,6 +33,13 @@ def load_section(name: str, path: Path = Path("params.yaml")) -> dict:
     return section
 
 
+def use_compute(path: Path = Path("params.yaml")) -> str:
+    """The `compute` section made this process's device policy (every model stage calls it first)."""
+    from common.device import ComputeParams, configure
+
+    return configure(build(ComputeParams, "compute", path))
+
+
 def build(cls, name: str, path: Path = Path("params.yaml"), shared_with: tuple = ()):
     """`cls.from_dict(section)` (or `cls(**section)`), refusing keys the dataclass does not know.
 

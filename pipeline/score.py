@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.outputs import read_table, write_csv, write_metrics, write_table
-from pipeline.params import build
+from pipeline.params import build, use_compute
 
 
 def main(
@@ -35,6 +35,7 @@ def main(
     from curation.style_scorer import StyleScorer
 
     params = build(ScoreParams, "filter", params_path, shared_with=(FilterTrainParams, SelectParams))
+    use_compute(params_path)
     scorer = StyleScorer.load(model_dir)
     articles = sort_articles(read_table(articles_path, "curate"))
     embedders = Embedders.for_filter(model_dir, scorer.meta, params.precision)

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 from pipeline.outputs import read_table, write_metrics
-from pipeline.params import build
+from pipeline.params import build, use_compute
 
 
 def main(
@@ -29,6 +29,7 @@ def main(
     from training.trainer_setup import file_md5, write_card
 
     params = build(SFTParams, "sft", params_path)
+    use_compute(params_path)
     if variant:
         params = dataclasses.replace(params, variant=variant)
     table = read_table(sft_path, "build_sft")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pipeline.filter_params import filter_params
 from pipeline.outputs import read_table, write_csv, write_metrics
+from pipeline.params import use_compute
 
 
 def main(articles_path: Path, model_out: Path, metrics_path: Path, live_dir: Path, curve_path: Path, params_path: Path):
@@ -24,6 +25,7 @@ def main(articles_path: Path, model_out: Path, metrics_path: Path, live_dir: Pat
     from curation.filter_fit import build_filter
 
     params = filter_params(params_path)
+    use_compute(params_path)
     articles = read_table(articles_path, "curate")
     for stale in (model_out, live_dir):  # a rerun must not keep files of an earlier layout or run
         shutil.rmtree(stale, ignore_errors=True)

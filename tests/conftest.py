@@ -79,9 +79,10 @@ def project(tmp_path, tiny_lm) -> Path:
     tiny = {"max_steps": 2, "per_device_batch_size": 2, "max_length": 512, "precision": "fp32"}
     params["sft"]["model"] = str(tiny_lm)
     params["sft"]["profiles"]["cpu"] |= tiny
-    params["build_dpo"] |= {"max_prompts": 2, "max_new_tokens": 12, "batch_size": 2}
+    params["build_dpo"] |= {"max_prompts": 2, "max_new_tokens": 12}
+    params["compute"]["generate_batch_size"]["cpu"] = 2
     params["dpo"]["profiles"]["cpu"] |= tiny | {"max_steps": 1}
-    params["evaluate"] |= {"max_targets": 4, "max_new_tokens": 12, "batch_size": 4, "bootstrap": 50}
+    params["evaluate"] |= {"max_targets": 4, "max_new_tokens": 12, "bootstrap": 50}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     for package in ("common", "curation", "llm", "training", "eval", "pipeline"):
         shutil.copytree(REPO / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))

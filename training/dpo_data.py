@@ -31,7 +31,6 @@ class DPODataParams:
     max_new_tokens: int = 160
     temperature: float = 0.8
     top_p: float = 0.95
-    batch_size: int = 6
     judge: bool = True  # also build best-vs-worst pairs with the principle-guided judge
     reflect: bool = True  # a reflection pass may overturn the judge's verdict, with a reason
     seed: int = 13

@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from common.generate import Generator, SamplingParams
+from common.device import batch_size
 from curation.embeddings import encode, load_model
 from llm.roles import correct, judge
 from llm.session import LLMSession
@@ -38,7 +39,7 @@ def build_preference_set(
 ) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
     """(dpo pairs, judgements, metrics) for the align prompts of `dpo_data.align_prompts`."""
     sampling = SamplingParams(
-        params.samples, params.max_new_tokens, params.temperature, params.top_p, params.batch_size, params.seed
+        params.samples, params.max_new_tokens, params.temperature, params.top_p, batch_size("generate"), params.seed
     )
     start = time.perf_counter()
     candidates = Generator(sft_model)([p["prompt"] for p in prompts], sampling, desc="build_dpo: sample")

@@ -37,7 +37,7 @@ def train_resumable(trainer) -> dict:
 
 def trainer_kwargs(settings: dict, run_dir: Path, seed: int) -> dict:
     """Keyword arguments common to `SFTConfig` and `DPOConfig`."""
-    import torch
+    from common.device import device_class, gradient_accumulation
 
     return {
         "output_dir": str(run_dir),
@@ -47,10 +47,11 @@ def trainer_kwargs(settings: dict, run_dir: Path, seed: int) -> dict:
         "num_train_epochs": settings["epochs"],
         "max_steps": settings["max_steps"] or -1,
         "per_device_train_batch_size": settings["per_device_batch_size"],
-        "gradient_accumulation_steps": settings["gradient_accumulation_steps"],
+        # the profile's value is for one process: under `accelerate launch` each of N takes 1/N
+        "gradient_accumulation_steps": gradient_accumulation(settings["gradient_accumulation_steps"]),
         "max_length": settings["max_length"],
         "bf16": settings["precision"] == "bf16",
-        "use_cpu": not torch.cuda.is_available(),
+        "use_cpu": device_class() == "cpu",
         "logging_steps": settings["logging_steps"],
         "save_strategy": "steps" if settings["save_steps"] else "no",  # checkpoints, for resuming only
         "save_steps": settings["save_steps"] or 500,

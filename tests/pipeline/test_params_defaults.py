@@ -6,6 +6,7 @@ import dataclasses
 import pytest
 import yaml
 
+from common.device import ComputeParams
 from curation.curate import CurateParams
 from curation.ingest import IngestParams
 from curation.style_filter import FilterTrainParams
@@ -19,6 +20,7 @@ from training.sft import SFTParams
 from training.sft_data import SFTDataParams
 
 SECTIONS = {
+    "compute": (ComputeParams,),
     "ingest": (IngestParams,),
     "curate": (CurateParams,),
     "filter": (FilterTrainParams, ScoreParams, SelectParams),
