@@ -19,7 +19,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export DVC_NO_ANALYTICS := 1
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup browser data repro test bench llm-model repro-llm
+.PHONY: setup browser data repro test bench llm-model repro-llm gpu-check
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 setup: $(STAMP)
@@ -66,3 +66,8 @@ test: $(STAMP) browser
 bench: $(STAMP)
 	$(VENV)/bin/pip install -q -e '.[bench]' 2>&1 | grep -v '^WARNING: Location' || true
 	$(VENV)/bin/python benchmarks/curation.py
+
+# The project's model code paths timed on this machine's device (a GPU when torch sees one):
+# benchmarks/gpu_check.py writes gpu_check.json and prints a table.
+gpu-check: $(STAMP)
+	$(VENV)/bin/python benchmarks/gpu_check.py --device auto --out gpu_check.json

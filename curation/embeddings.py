@@ -10,7 +10,6 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 
 from common import device as compute
 from common.cache_dir import cache_dir
@@ -94,6 +93,8 @@ class EmbeddingCache:
         return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
 
     def load(self) -> dict[str, np.ndarray]:
+        import polars as pl  # here, not at the top: benchmarks/gpu_check.py runs where Polars is absent
+
         found: dict[str, np.ndarray] = {}
         for shard in sorted(self.dir.glob("*.parquet")):
             frame = pl.read_parquet(shard)
@@ -102,6 +103,8 @@ class EmbeddingCache:
         return found
 
     def save(self, keys: list[str], vectors: np.ndarray) -> None:
+        import polars as pl
+
         if not keys:
             return
         frame = pl.DataFrame({"key": keys, "vector": list(vectors.astype(np.float32))})

@@ -8,8 +8,8 @@ cpu    the default: LoRA on bf16 weights (adapters stay fp32), 8 SFT and 8 DPO s
        on 2 cores, a check of the whole method end to end, far too few steps for a good writer.
 paper  the SAG paper's settings (S-SFT: lr 1e-5 cosine, 5 epochs, batch 16, max length 2048, 1%
        warm-up; C-DPO: lr 1e-6, 1 epoch), full fine-tuning in bf16: a GPU job. Batch 16 is
-       per_device_batch_size x gradient_accumulation_steps x GPUs; with `accelerate launch` on
-       N GPUs divide gradient_accumulation_steps by N.
+       per_device_batch_size x gradient_accumulation_steps, written for one process: under
+       `accelerate launch` on N GPUs each process accumulates 1/N of the steps (common/device.py).
 """
 
 from __future__ import annotations
