@@ -96,7 +96,7 @@ def embedder_folder(work: Path, corpus: list[str], tiny: bool) -> tuple[Path, st
     tok = word_tokenizer(corpus, base)
     BertModel(BertConfig(vocab_size=len(tok), **(TINY if tiny else MINILM))).save_pretrained(base)
     module = models.Transformer(str(base), max_seq_length=256)
-    model = SentenceTransformer(modules=[module, models.Pooling(module.get_word_embedding_dimension()), models.Normalize()])
+    model = SentenceTransformer(modules=[module, models.Pooling(module.get_embedding_dimension()), models.Normalize()])
     model.save(str(work / "embedder"))
     return work / "embedder", "random weights, MiniLM-L6 architecture" + (" (tiny)" if tiny else "")
 

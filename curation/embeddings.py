@@ -64,7 +64,7 @@ def encode(model, texts: list[str], batch_size: int | None = None, progress: boo
 
     if not len(texts):
         return np.zeros((0, 0), np.float32)
-    gpus = torch.cuda.device_count() if compute.device_class() == "cuda" and compute.device() == "cuda" else 0
+    gpus = torch.cuda.device_count() if compute.device() == "cuda" else 0  # "cuda:N" pins one GPU
     vectors = model.encode(
         texts,
         batch_size=batch_size or compute.batch_size("embed"),

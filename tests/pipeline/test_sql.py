@@ -33,7 +33,7 @@ def test_tables_come_from_dvc_yaml(project):
 def test_sql_counts_and_quarantine_spans_both_stages(built):
     assert query(built, "SELECT count(*) FROM articles").fetchall() == [(80,)]
     stages = dict(query(built, "SELECT stage, count(*) FROM quarantine GROUP BY 1").fetchall())
-    assert stages == {"ingest": 3, "curate": 5}  # 2 automated + 1 HTML-only; 5 one-post mail users
+    assert stages == {"ingest": 3, "curate": 6}  # 2 automated + 1 HTML-only; 5 one-post mail users + 1 copy
 
 
 def test_csv_has_a_header_row_and_json_parses(built):
