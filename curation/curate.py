@@ -54,7 +54,7 @@ class CurateParams:
     seed: int = 13
     boilerplate_min_users: int = 5  # a line in posts of this many users is boilerplate (0 = off)
     boilerplate_min_chars: int = 20
-    boilerplate_max_gap: int = 3
+    boilerplate_max_gap: int = 5
     near_duplicate_threshold: float = 0.8  # word-shingle Jaccard; above 1 = off
     near_duplicate_shingle: int = 5
     newsletter_patterns: tuple[str, ...] = DEFAULT_NEWSLETTER_PATTERNS
