@@ -28,8 +28,6 @@ def test_threshold_is_exact_on_the_shingles():
     half = " ".join(BASE.split()[:60]) + " " + " ".join(f"new{i}" for i in range(60))
     rows = [("a", "ann", 1, BASE), ("b", "bob", 2, half)]
     assert near_duplicates(frame(rows), threshold=0.8, shingle=5).is_empty()
-    # Jaccard of half-shared texts is about 1/3: a low threshold finds it if LSH proposes the pair.
-    assert near_duplicates(frame(rows), threshold=0.3, shingle=1).get_column("post_id").to_list() in ([], ["b"])
 
 
 def test_a_group_keeps_only_its_first_post():
