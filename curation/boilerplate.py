@@ -13,7 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
+
+from curation.line_hashes import line_counts, line_hashes
+from curation.text_bytes import TextBytes
 
 
 @dataclass(frozen=True)
@@ -24,37 +28,40 @@ class Boilerplate:
 
 
 def line_key(line: pl.Expr) -> pl.Expr:
-    key = line.str.strip_chars().str.to_lowercase().str.replace_all(r"\d", "0")
-    # Collapsing whitespace is the costly part: only lines with a double space or a tab need it.
-    spaced = key.str.contains("  ", literal=True) | key.str.contains("\t", literal=True)
-    return pl.when(spaced).then(key.str.replace_all(r"\s+", " ")).otherwise(key)
+    """The comparison key with Unicode rules, for the lines the compiled kernel leaves (non-ASCII)."""
+    return line.str.to_lowercase().str.replace_all(r"\d", "0").str.replace_all(r"\s+", " ").str.strip_chars()
 
 
-def remove_boilerplate(posts: pl.DataFrame, min_users: int, min_chars: int, max_gap: int) -> Boilerplate:
-    """`posts` has user_id and text. Lines that at least `min_users` users' posts contain are removed."""
-    lines = (
-        posts.lazy()
-        .select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_post"), "user_id", pl.col("text").str.split("\n"))
-        .explode("text")
-        .with_columns(_line=pl.int_range(pl.len(), dtype=pl.UInt32).over("_post"))
-    )
-    # Only lines long enough can be boilerplate; whitespace collapsing only shortens, so filter first.
-    long = (
-        lines.filter(pl.col("text").str.len_chars() >= min_chars)
-        .with_columns(_key=line_key(pl.col("text")))
-        .filter(pl.col("_key").str.len_chars() >= min_chars)
-        .select("_post", "_line", "user_id", _key=pl.col("_key").hash())
-    )
-    shared = long.group_by("_key").agg(pl.col("user_id").n_unique().alias("users")).filter(pl.col("users") >= min_users)
-    hits = long.join(shared, on="_key", how="semi").select("_post", "_line").collect(engine="streaming")
-    metrics = {"lines_removed": 0, "articles_changed": 0, "shared_lines": shared.select(pl.len()).collect().item()}
+def remove_boilerplate(
+    posts: pl.DataFrame, min_users: int, min_chars: int, max_gap: int, text_bytes: TextBytes | None = None
+) -> Boilerplate:
+    """`posts` has user_id and text (`text_bytes`: the same texts as bytes, when the caller has
+    them). Lines that at least `min_users` users' posts contain are removed."""
+    texts = posts.get_column("text")
+    b = TextBytes.of(texts) if text_bytes is None else text_bytes
+    counts = line_counts(b.data, b.starts, b.ends)
+    keys, chars, wide = line_hashes(b.data, b.starts, b.ends, counts)
+    post = np.repeat(np.arange(len(texts), dtype=np.int64), counts)
+    line = np.arange(len(post), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    # Normalising only shortens a line, so a line too short now cannot qualify with Unicode rules.
+    long = chars >= min_chars
+    ascii_lines, wide_lines = np.flatnonzero(long & ~wide), np.flatnonzero(long & wide)
+    frames = [pl.DataFrame({"_post": post[ascii_lines], "_line": line[ascii_lines], "_key": keys[ascii_lines]})]
+    if len(wide_lines):
+        frames.append(_wide_keys(texts, post[wide_lines], line[wide_lines], min_chars))
+    # A key needs `min_users` lines before its users are worth counting.
+    repeated = pl.concat(frames).filter(pl.len().over("_key") >= min_users)
+    repeated = repeated.with_columns(user_id=posts.get_column("user_id").gather(repeated.get_column("_post")))
+    shared = repeated.group_by("_key").agg(users=pl.col("user_id").n_unique()).filter(pl.col("users") >= min_users)
+    hits = repeated.join(shared, on="_key", how="semi").select("_post", "_line")
+    metrics = {"lines_removed": 0, "articles_changed": 0, "shared_lines": len(shared)}
     if hits.is_empty():
         nothing = pl.repeat(None, len(posts), dtype=pl.String, eager=True).alias("removed_lines")
-        return Boilerplate(posts.get_column("text"), nothing, metrics)
+        return Boilerplate(texts, nothing, metrics)
     # Only the posts with a hit are taken apart and put together again.
     touched = hits.get_column("_post").unique().sort()
     flagged = (
-        lines.join(touched.to_frame().lazy(), on="_post", how="semi")
+        _lines(texts.gather(touched), touched)
         .join(hits.lazy().with_columns(_hit=pl.lit(True)), on=["_post", "_line"], how="left")
         .with_columns(_hit=pl.col("_hit").fill_null(False))
         .sort("_post", "_line")
@@ -84,3 +91,31 @@ def remove_boilerplate(posts: pl.DataFrame, min_users: int, min_chars: int, max_
     removed = pl.repeat(None, len(posts), dtype=pl.String, eager=True).scatter(rows, rebuilt.get_column("removed"))
     metrics |= {"lines_removed": int(rebuilt.get_column("n_removed").sum()), "articles_changed": len(rebuilt)}
     return Boilerplate(text.alias("text"), removed.alias("removed_lines"), metrics)
+
+
+def _lines(texts: pl.Series, rows) -> pl.LazyFrame:
+    """One row per line: _post (from `rows`), _line (0-based in its post), text."""
+    return (
+        pl.DataFrame({"_post": pl.Series(rows, dtype=pl.Int64), "text": texts})
+        .lazy()
+        .with_columns(pl.col("text").str.split("\n"))
+        .explode("text")
+        .with_columns(_line=pl.int_range(pl.len(), dtype=pl.Int64).over("_post"))
+    )
+
+
+def _wide_keys(texts: pl.Series, post: np.ndarray, line: np.ndarray, min_chars: int) -> pl.DataFrame:
+    """_post, _line, _key of the non-ASCII lines: normalised with Unicode rules, then hashed by the
+    kernel, which leaves a normalised line unchanged."""
+    rows = np.unique(post)
+    wanted = pl.DataFrame({"_post": post, "_line": line}).lazy()
+    keyed = (
+        _lines(texts.gather(rows), rows)
+        .join(wanted, on=["_post", "_line"], how="semi")
+        .with_columns(text=line_key(pl.col("text")))
+        .filter(pl.col("text").str.len_chars() >= min_chars)
+        .collect()
+    )
+    b = TextBytes.of(keyed.get_column("text"))
+    keys, _, _ = line_hashes(b.data, b.starts, b.ends, np.ones(len(keyed), dtype=np.int64))
+    return keyed.select("_post", "_line", _key=pl.Series(keys, dtype=pl.UInt64))

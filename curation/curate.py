@@ -24,7 +24,8 @@ from curation.boilerplate import remove_boilerplate
 from curation.near_duplicates import near_duplicates
 from curation.reasons import Reason
 from curation.split import SPLITS, assign_splits
-from curation.words import count_words
+from curation.text_bytes import TextBytes
+from curation.words import word_counts
 
 POST_SCHEMA = {
     "post_id": pl.String,
@@ -104,8 +105,8 @@ def check_schema(posts: pl.DataFrame, where: str) -> None:
 
 def curate(posts: pl.DataFrame, params: CurateParams) -> CurateResult:
     check_schema(posts, "posts")
-    posts = _normalise_text(posts, params.unicode_form)
-    posts, boilerplate = _without_boilerplate(posts, params)
+    posts, text_bytes = _normalise_text(posts, params.unicode_form)
+    posts, text_bytes, boilerplate = _without_boilerplate(posts, text_bytes, params)
     # The rules run on a small sorted index (no text); the text is gathered once at the end,
     # because every copy of a gigabyte of text costs seconds (benchmarks/curation.py).
     index = (
@@ -115,7 +116,7 @@ def curate(posts: pl.DataFrame, params: CurateParams) -> CurateResult:
             "post_id",
             "n_words",
             _text_hash=pl.col("text").hash(),
-            _newsletter=_newsletter(params),
+            _newsletter=_newsletters(posts.get_column("text"), params),
         )
         .with_row_index("_row")
         .sort("user_id", "created_at", "post_id")
@@ -163,7 +164,7 @@ def curate(posts: pl.DataFrame, params: CurateParams) -> CurateResult:
     ]
     for cond, why, _ in rules:
         if why == Reason.NEAR_DUPLICATE:
-            index = _join_near_duplicates(index, posts, params)
+            index = _join_near_duplicates(index, posts, text_bytes, params)
         if why == Reason.TOO_FEW_POSTS:
             kept = pl.col("reason").is_null().sum().over("user_id")
             index = index.with_columns(_kept=kept, _posts=pl.len().over("user_id"))
@@ -191,38 +192,52 @@ def curate(posts: pl.DataFrame, params: CurateParams) -> CurateResult:
     return CurateResult(articles, rejects, metrics)
 
 
-def _without_boilerplate(posts: pl.DataFrame, params: CurateParams) -> tuple[pl.DataFrame, dict]:
+def _without_boilerplate(
+    posts: pl.DataFrame, text_bytes: TextBytes, params: CurateParams
+) -> tuple[pl.DataFrame, TextBytes, dict]:
     """Boilerplate lines out of the text (kept in `removed_lines`); words recounted where it changed."""
     if params.boilerplate_min_users == 0:
-        return posts.with_columns(removed_lines=pl.lit(None, pl.String)), {"lines_removed": 0, "articles_changed": 0}
+        posts = posts.with_columns(removed_lines=pl.lit(None, pl.String))
+        return posts, text_bytes, {"lines_removed": 0, "articles_changed": 0, "shared_lines": 0}
     found = remove_boilerplate(
         posts.select("user_id", "text"),
         params.boilerplate_min_users,
         params.boilerplate_min_chars,
         params.boilerplate_max_gap,
+        text_bytes,
     )
     rows = found.removed.is_not_null().arg_true()
-    recounted = pl.select(count_words(pl.lit(found.text.gather(rows)))).to_series()
-    n_words = posts.get_column("n_words").scatter(rows, recounted)
-    return posts.with_columns(found.text, found.removed, n_words), found.metrics
+    changed = found.text.gather(rows)
+    n_words = posts.get_column("n_words").scatter(rows, word_counts(changed))
+    text_bytes = text_bytes.replaced(rows.to_numpy(), changed)
+    return posts.with_columns(found.text, found.removed, n_words), text_bytes, found.metrics
 
 
-def _newsletter(params: CurateParams) -> pl.Expr:
+def _newsletters(texts: pl.Series, params: CurateParams) -> pl.Series:
+    """Whether each post has subscription wording in its last `newsletter_tail_lines` lines."""
     if not params.newsletter_patterns:
-        return pl.lit(False)
+        return pl.repeat(False, len(texts), eager=True)
     pattern = "(?i)" + "|".join(f"(?:{p})" for p in params.newsletter_patterns)
-    tail = pl.col("text").str.split("\n").list.tail(params.newsletter_tail_lines).list.join("\n")
-    return tail.str.contains(pattern).fill_null(False)
+    # Only texts with the wording anywhere are split into lines: splitting them all costs 7x more.
+    found = texts.str.contains(pattern).fill_null(False)
+    rows = found.arg_true()
+    tail = texts.gather(rows).str.split("\n").list.tail(params.newsletter_tail_lines).list.join("\n")
+    return found.scatter(rows, tail.str.contains(pattern))
 
 
-def _join_near_duplicates(index: pl.DataFrame, posts: pl.DataFrame, params: CurateParams) -> pl.DataFrame:
+def _join_near_duplicates(
+    index: pl.DataFrame, posts: pl.DataFrame, text_bytes: TextBytes, params: CurateParams
+) -> pl.DataFrame:
     """`_dup_of`, `_dup_user`, `_jaccard` for the posts still kept that repeat an earlier kept post."""
     columns = {"_dup_of": pl.String, "_dup_user": pl.String, "_jaccard": pl.Float64}
     live = index.filter(pl.col("reason").is_null())
     if params.near_duplicate_threshold > 1 or live.is_empty():
         return index.with_columns(pl.lit(None, t).alias(c) for c, t in columns.items())
-    frame = posts[live.get_column("_row")].select("post_id", "user_id", "created_at", "text")
-    found = near_duplicates(frame, params.near_duplicate_threshold, params.near_duplicate_shingle)
+    rows = live.get_column("_row")
+    frame = posts[rows].select("post_id", "user_id", "created_at", "text")
+    found = near_duplicates(
+        frame, params.near_duplicate_threshold, params.near_duplicate_shingle, text_bytes.rows(rows.to_numpy())
+    )
     found = found.rename({"of_post_id": "_dup_of", "of_user_id": "_dup_user", "jaccard": "_jaccard"})
     return index.join(found, on="post_id", how="left", maintain_order="left")
 
@@ -240,12 +255,13 @@ def _near_duplicate_scopes(index: pl.DataFrame, splits: pl.DataFrame) -> dict:
     }
 
 
-def _normalise_text(posts: pl.DataFrame, form: str) -> pl.DataFrame:
+def _normalise_text(posts: pl.DataFrame, form: str) -> tuple[pl.DataFrame, TextBytes]:
     """Unicode normal form, no trailing blanks, at most one blank line in a row; plus `n_words`.
+    Also the texts as bytes, for the compiled steps after it.
 
-    One streaming pass (all cores) counts words and finds the rows that need a change; only those
-    are rewritten. ASCII text is already in every normal form and most posts are tidy, so this
-    avoids rewriting a gigabyte of text that would not change (benchmarks/curation.py).
+    One streaming pass (all cores) finds the rows that need a change; only those are rewritten.
+    ASCII text is already in every normal form and most posts are tidy, so this avoids rewriting a
+    gigabyte of text that would not change (benchmarks/curation.py).
     """
     text = pl.col("text")
     # Literal tests, not one regex with anchors: about 7x faster over a gigabyte.
@@ -256,28 +272,29 @@ def _normalise_text(posts: pl.DataFrame, form: str) -> pl.DataFrame:
     flags = (
         posts.lazy()
         .select(
-            n_words=count_words(text),
-            _non_ascii=text.str.contains(r"[^\x00-\x7F]").fill_null(False) & (form != "none"),
+            # more bytes than characters: 15x faster than a regex for a non-ASCII character
+            _non_ascii=(text.str.len_bytes() != text.str.len_chars()).fill_null(False) & (form != "none"),
             _untidy=untidy.fill_null(False),
         )
         .collect(engine="streaming")
     )
     non_ascii = flags.get_column("_non_ascii")
     rows = (non_ascii | flags.get_column("_untidy")).arg_true()
-    texts, n_words = posts.get_column("text"), flags.get_column("n_words")
-    if rows.is_empty():
-        return posts.with_columns(n_words)
-    fixed = texts.gather(rows)
-    inner = non_ascii.gather(rows).arg_true()  # where the non-ASCII rows sit among `rows`
+    texts = posts.get_column("text")
+    if not rows.is_empty():
+        texts = texts.scatter(rows, _tidy(texts.gather(rows), non_ascii.gather(rows), form))
+    text_bytes = TextBytes.of(texts)
+    return posts.with_columns(texts, word_counts(texts, text_bytes).alias("n_words")), text_bytes
+
+
+def _tidy(fixed: pl.Series, non_ascii: pl.Series, form: str) -> pl.Series:
+    """The rows `_normalise_text` found untidy or non-ASCII, rewritten."""
+    inner = non_ascii.arg_true()
     if not inner.is_empty():
-        normal = fixed.gather(inner).str.normalize(form)
-        fixed = fixed.scatter(inner, normal)
-        # a normal form can merge or split characters, and so words: recount the rows it touched
-        n_words = n_words.scatter(rows.gather(inner), pl.select(count_words(pl.lit(normal))).to_series())
+        fixed = fixed.scatter(inner, fixed.gather(inner).str.normalize(form))
     # Trailing blanks and runs of blank lines carry no style; tabs and single blank lines do.
     fixed = fixed.str.replace_all(r"\r\n?", "\n").str.replace_all(r"[ \t]+\n", "\n").str.replace_all(r"\n{3,}", "\n\n")
-    texts = texts.scatter(rows, fixed.str.strip_chars())
-    return posts.with_columns(texts, n_words)
+    return fixed.str.strip_chars()
 
 
 def _metrics(posts: pl.DataFrame, articles: pl.DataFrame, rejects: pl.DataFrame) -> dict:

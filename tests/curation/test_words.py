@@ -1,7 +1,10 @@
 import polars as pl
 import pytest
 
-from curation.words import count_words
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from curation.words import count_words, word_counts
 
 
 @pytest.mark.parametrize(
@@ -20,3 +23,10 @@ from curation.words import count_words
 def test_count_words_english_and_cjk(text, expected):
     got = pl.select(count_words(pl.lit(text, dtype=pl.String))).item()
     assert got == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="ab Z9'’-\n.é中テ한", max_size=40) | st.none(), min_size=1, max_size=6))
+def test_the_compiled_count_is_the_regex_count(texts):
+    series = pl.Series(texts, dtype=pl.String)
+    assert word_counts(series).to_list() == pl.select(count_words(pl.lit(series))).to_series().to_list()

@@ -1,0 +1,56 @@
+"""Shingle counts, MinHash and the exact Jaccard of the compiled kernels against plain Python sets."""
+
+import numpy as np
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from curation.shingle_hashes import pair_jaccard, shingle_counts, shingles_and_minhash
+from curation.text_bytes import TextBytes
+
+SIZE = 3
+words = st.lists(st.sampled_from(["a", "B", "b", "cc", "dd", "e1", "F"]), max_size=12)
+texts = words.flatmap(lambda w: st.sampled_from([" ", "\t", "\n  "]).map(lambda sep: sep.join(w)))
+
+
+def python_shingles(text: str) -> set[tuple[str, ...]]:
+    tokens = text.lower().split()
+    if 0 < len(tokens) < SIZE:
+        return {tuple(tokens)}
+    return {tuple(tokens[i : i + SIZE]) for i in range(len(tokens) - SIZE + 1)}
+
+
+def kernels(batch: list[str]):
+    b = TextBytes.of(pl.Series(batch, dtype=pl.String))
+    counts = shingle_counts(b.data, b.starts, b.ends, SIZE)
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 1 << 63, size=16, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    c = rng.integers(0, 1 << 63, size=16, dtype=np.uint64)
+    return counts, *shingles_and_minhash(b.data, b.starts, b.ends, SIZE, counts, a, c)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(texts, min_size=2, max_size=6))
+def test_jaccard_is_the_exact_jaccard_of_the_word_shingles(batch):
+    counts, flat, starts, signatures = kernels(batch)
+    sets = [python_shingles(t) for t in batch]
+    tokens = [t.lower().split() for t in batch]
+    assert counts.tolist() == [max(len(w) - SIZE + 1, min(len(w), 1)) for w in tokens]
+    first = np.zeros(len(batch) - 1, dtype=np.int64)
+    other = np.arange(1, len(batch), dtype=np.int64)
+    got = pair_jaccard(flat, starts, first, other)
+    for j, o in enumerate(other.tolist()):
+        union = len(sets[0] | sets[o])
+        assert got[j] == (len(sets[0] & sets[o]) / union if union else 0.0)
+        if sets[0] == sets[o]:
+            assert (signatures[0] == signatures[o]).all()
+
+
+def test_signatures_agree_about_as_often_as_the_texts_overlap():
+    base = [f"w{i}" for i in range(400)]
+    edited = base[:300] + [f"x{i}" for i in range(100)]  # 398 shingles each, 298 shared
+    counts, flat, starts, signatures = kernels([" ".join(base), " ".join(edited), ""])
+    exact = pair_jaccard(flat, starts, np.array([0]), np.array([1]))[0]
+    assert exact == 298 / (398 + 398 - 298)
+    assert abs((signatures[0] == signatures[1]).mean() - exact) < 0.3  # 16 hashes: a rough estimate
+    assert counts[2] == 0
