@@ -19,8 +19,3 @@ def fmix64(h):
     h ^= h >> np.uint64(33)
     return h
 
-
-@njit(inline="always")
-def is_ascii_space(c):
-    """Tab, newline, vertical tab, form feed, carriage return, space."""
-    return c == 32 or (9 <= c <= 13)
