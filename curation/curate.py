@@ -79,7 +79,9 @@ class CurateParams:
             try:
                 re.compile(pattern)
             except (re.error, TypeError) as exc:
-                raise InputError(f"curate.newsletter_patterns: {pattern!r} is not a regular expression ({exc})") from None
+                raise InputError(
+                    f"curate.newsletter_patterns: {pattern!r} is not a regular expression ({exc})"
+                ) from None
         if self.max_words < self.min_words:
             raise InputError(f"curate.max_words={self.max_words} is below curate.min_words={self.min_words}")
         unknown = set(self.split) - set(SPLITS)

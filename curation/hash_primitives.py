@@ -18,4 +18,3 @@ def fmix64(h):
     h *= np.uint64(0xC4CEB93FE53B9A63)
     h ^= h >> np.uint64(33)
     return h
-

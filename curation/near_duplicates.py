@@ -37,9 +37,11 @@ def near_duplicates(
         return empty
     # Rows stay where they are (sorting would copy the text); `rank` is each post's place in time.
     rank = np.argsort(frame.select(pl.arg_sort_by("created_at", "post_id")).to_series().to_numpy())
-    flat, starts, signatures = _hashes(TextBytes.of(frame.get_column("text")) if text_bytes is None else text_bytes, shingle)
-    first, other = _candidates(signatures, starts[1:] > starts[:-1], rank)
-    jaccard = pair_jaccard(flat, starts, first, other)
+    if text_bytes is None:
+        text_bytes = TextBytes.of(frame.get_column("text"))
+    flat, runs, signatures = _hashes(text_bytes, shingle)
+    first, other = _candidates(signatures, runs[1:] > runs[:-1], rank)
+    jaccard = pair_jaccard(flat, runs, first, other)
     hit = jaccard >= threshold
     dup, root = _earliest_of_each_group(rank, first[hit], other[hit])
     ids, users = frame.get_column("post_id"), frame.get_column("user_id")
@@ -49,15 +51,15 @@ def near_duplicates(
             "of_post_id": ids.gather(root),
             "of_user_id": users.gather(root),
             # with the post it is reported against (lower than the threshold when only a chain links them)
-            "jaccard": pair_jaccard(flat, starts, root, dup).round(3),
+            "jaccard": pair_jaccard(flat, runs, root, dup).round(3),
         },
         schema=empty.schema,
     )
 
 
 def _hashes(b: TextBytes, shingle: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every text's shingle hashes (flat, text i at starts[i]:starts[i + 1]) and its MinHash
-    signature (texts, BANDS * ROWS)."""
+    """Every text's shingle hashes (flat, text i at runs[i]:runs[i + 1]), the runs, and its
+    MinHash signature (texts, BANDS * ROWS)."""
     rng = np.random.default_rng(_SEED)
     a = rng.integers(0, 1 << 63, size=BANDS * ROWS, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
     c = rng.integers(0, 1 << 63, size=BANDS * ROWS, dtype=np.uint64)

@@ -3,7 +3,12 @@ import polars as pl
 from curation.boilerplate import remove_boilerplate
 
 NAMES = ["ann", "bob", "carl", "dora", "eve", "fred", "gina"]
-FOOTER = ["------------------------ Sponsor ---------------------~-->", "Ad of the day {i}", "http://ads/{i}", "-" * 40 + "~->"]
+FOOTER = [
+    "------------------------ Sponsor ---------------------~-->",
+    "Ad of the day {i}",
+    "http://ads/{i}",
+    "-" * 40 + "~->",
+]
 
 
 def posts(n_users: int, own: str) -> pl.DataFrame:
@@ -36,3 +41,12 @@ def test_rules_without_words_do_not_swallow_what_lies_between():
     rows = [(f"u{i}", f"{rule}\nmy own words {i}\n{rule}") for i in range(5)]
     found = remove_boilerplate(pl.DataFrame(rows, schema=["user_id", "text"], orient="row"), 5, 20, 3)
     assert found.text.to_list() == [f"my own words {i}" for i in range(5)]
+
+
+def test_a_non_ascii_footer_is_matched_with_unicode_rules():
+    # é/É folded, a no-break space read as a space, digits as 0: one footer under five spellings
+    footers = ["Désabonnement : écrivez à liste{}@exemple.fr", "DÉSABONNEMENT :\u00a0écrivez à liste{}@exemple.fr"]
+    rows = [(f"u{i}", f"Mon texte numéro {i}.\n" + footers[i % 2].format(i)) for i in range(5)]
+    found = remove_boilerplate(pl.DataFrame(rows, schema=["user_id", "text"], orient="row"), 5, 20, 3)
+    assert found.text.to_list() == [f"Mon texte numéro {i}." for i in range(5)]
+    assert found.metrics["shared_lines"] == 1

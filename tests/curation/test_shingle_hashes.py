@@ -54,3 +54,17 @@ def test_signatures_agree_about_as_often_as_the_texts_overlap():
     assert exact == 298 / (398 + 398 - 298)
     assert abs((signatures[0] == signatures[1]).mean() - exact) < 0.3  # 16 hashes: a rough estimate
     assert counts[2] == 0
+
+
+def test_tables_reused_across_many_pairs_stay_exact():
+    # More pairs than the kernel's 64 chunks: each table serves several pairs with stale entries.
+    rng = np.random.default_rng(3)
+    batch = [" ".join(rng.choice(["a", "b", "c", "d", "e"], size=rng.integers(0, 40)).tolist()) for _ in range(300)]
+    counts, flat, starts, _ = kernels(batch)
+    first = rng.integers(0, 300, size=1000)
+    other = rng.integers(0, 300, size=1000)
+    got = pair_jaccard(flat, starts, first, other)
+    sets = [python_shingles(t) for t in batch]
+    for p, (f, o) in enumerate(zip(first.tolist(), other.tolist(), strict=True)):
+        union = len(sets[f] | sets[o])
+        assert got[p] == (len(sets[f] & sets[o]) / union if union else 0.0)
