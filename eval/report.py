@@ -76,6 +76,13 @@ article, scored the same way.</p>
 <p><b>Instruction:</b> {{ ex.instruction }}</p>
 <table class="ex"><tr><th>system</th><th>output</th></tr>
 {% for system, text in ex.outputs %}<tr><td>{{ system }}</td><td>{{ text }}</td></tr>{% endfor %}</table>{% endfor %}
+{% if neutral %}<h2>Neutral rewrites (inverse generation)</h2>
+<p>What the model trains from: the <code>neutralize</code> stage's rewrite of an article, with the article's facts
+(<code>llm/fact_inventory.py</code>) it kept and lost. Only verified rewrites are used; a failed one is shown to say why.</p>
+{% for ex in neutral %}<h3>Article {{ ex.post_id }}: {{ "verified" if ex.accepted else "failed verification, not used" }}{% if ex.backend %} ({{ ex.backend }}){% endif %}</h3>
+<table class="ex"><tr><th>article</th><th>neutral rewrite</th></tr><tr><td>{{ ex.article }}</td><td>{{ ex.neutral }}</td></tr></table>
+<p><b>Kept</b> ({{ ex.kept | length }}): {{ ex.kept | join(" · ") or "none" }}<br><b>Lost</b> ({{ ex.lost | length }}): {{ ex.lost | join(" · ") or "none" }}
+{% if ex.invented %}<br><b>Made up</b>: {{ ex.invented | join(" · ") }}{% endif %}</p>{% endfor %}{% endif %}
 </body></html>
 """
 
@@ -132,7 +139,10 @@ def dvc_plots(root: Path) -> list[tuple[str, str]]:
     return out
 
 
-def write_report(metrics_path: Path, outputs_path: Path, out_path: Path, root: Path) -> Path:
+def write_report(
+    metrics_path: Path, outputs_path: Path, out_path: Path, root: Path, neutral: list[dict] | None = None
+) -> Path:
+    """`neutral`: eval/neutral_examples.py's rewrites to show beside their articles (none: no section)."""
     import polars as pl
 
     from common.errors import InputError
@@ -179,6 +189,7 @@ def write_report(metrics_path: Path, outputs_path: Path, out_path: Path, root: P
             total=len(differences),
             plots=dvc_plots(root),
             examples=examples,
+            neutral=neutral or [],
         )
     )
     out_path = Path(out_path)

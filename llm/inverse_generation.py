@@ -1,11 +1,16 @@
 """How good an inverse generation is (SAG step 3), per run, measured against the article itself:
 
   valid_json_rate  answers that parsed (exact keys, non-empty) / targets asked
-  facts_kept       share of the article's facts (numbers, capitalised names) found in the summary
-  facts_invented   facts in summary or neutral found nowhere in the article, per target
+  accepted_rate    answers that also passed verification (llm/faithful_rewrite.py) / targets asked
+  facts_kept       share of the article's fact inventory (llm/fact_inventory.py) the neutral text states
+  summary_facts_kept  the same for the summary (a few sentences: it keeps the key ones only)
+  facts_invented   facts in summary or neutral the article does not state, per target
   copy_ratio       ROUGE-L F1 of neutral vs article: 1 = a copy, the inverse generation did nothing
   style_removed    the style filter's same-author probability of (reference, article) minus that of
                    (reference, neutral): how much of the author's style the rewrite took out
+  meaning_coverage / meaning_support   llm/meaning_coverage.py
+
+Every figure is over the answers that parsed, accepted or not (a rejected answer's facts count too).
 
 The extractive baseline is measured on the same targets in every run, so the two sit side by side.
 """
@@ -19,7 +24,7 @@ import numpy as np
 import polars as pl
 
 from common.errors import InputError
-from llm.answers import facts
+from llm.fact_inventory import invented, inventory, missing
 
 SPLITS = ("train", "align", "test")
 
@@ -30,10 +35,15 @@ class NeutralizeParams:
     # sample, so that S-SFT, DPO and the evaluation each still get targets (a slow local model).
     max_targets: int = 0
     seed: int = 13
+    # A model backend rewrites articles in chunks of whole paragraphs of at most this many words
+    # (the extractive baseline takes whole articles); 0 = whole articles.
+    chunk_words: int = 120
 
     def __post_init__(self):
-        if not isinstance(self.max_targets, int) or isinstance(self.max_targets, bool) or self.max_targets < 0:
-            raise InputError(f"neutralize.max_targets={self.max_targets!r}; must be an integer >= 0")
+        for name in ("max_targets", "chunk_words"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise InputError(f"neutralize.{name}={value!r}; must be an integer >= 0")
 
 
 def choose_targets(targets: pl.DataFrame, params: NeutralizeParams) -> pl.DataFrame:
@@ -47,16 +57,13 @@ def choose_targets(targets: pl.DataFrame, params: NeutralizeParams) -> pl.DataFr
     return pl.concat(parts).sort("post_id")
 
 
-def _found(fact: str, text: str) -> bool:
-    return fact.lower() in text.lower()
-
-
-def fact_scores(article: str, summary: str, neutral: str) -> tuple[float | None, int]:
-    """(share of the article's facts kept in the summary, None when it has none; facts invented)."""
-    own = set(facts(article))
-    kept = sum(_found(f, summary) for f in own) / len(own) if own else None
-    invented = {f for f in facts(summary) + facts(neutral) if not _found(f, article)}
-    return kept, len(invented)
+def fact_scores(article: str, summary: str, neutral: str) -> tuple[float | None, float | None, int]:
+    """(share of the article's facts the neutral text keeps, the same for the summary, None when
+    the article has none; facts invented by either)."""
+    own = inventory(article)
+    kept = 1 - len(missing(own, neutral)) / len(own) if own else None
+    in_summary = 1 - len(missing(own, summary)) / len(own) if own else None
+    return kept, in_summary, len({f.text for f in invented(summary + "\n" + neutral, article)})
 
 
 def copy_ratios(pairs: list[tuple[str, str]]) -> list[float]:
@@ -94,17 +101,24 @@ def _mean(values) -> float | None:
     return round(float(np.mean(values)), 4) if values else None
 
 
-def inverse_metrics(rows: list[dict], asked: int, style: StyleProbe | None = None) -> dict:
-    """Metrics over rows of {article, summary, neutral, reference}; `asked` = targets sent to the model."""
+def inverse_metrics(rows: list[dict], asked: int, style: StyleProbe | None = None, meaning=None) -> dict:
+    """Metrics over rows of {article, summary, neutral, reference, accepted}; `asked` = targets sent
+    to the model; `meaning` a MeaningCoverage with its threshold chosen."""
     scores = [fact_scores(r["article"], r["summary"], r["neutral"]) for r in rows]
+    accepted = sum(r.get("accepted", True) for r in rows)
     out = {
         "targets": len(rows),
         "valid_json_rate": round(len(rows) / asked, 4) if asked else None,
-        "facts_kept": _mean(k for k, _ in scores),
-        "facts_invented_per_target": _mean(i for _, i in scores),
-        "targets_with_invented_facts": round(sum(i > 0 for _, i in scores) / len(rows), 4) if rows else None,
+        "accepted_rate": round(accepted / asked, 4) if asked else None,
+        "facts_kept": _mean(k for k, _, _ in scores),
+        "summary_facts_kept": _mean(k for _, k, _ in scores),
+        "facts_invented_per_target": _mean(i for _, _, i in scores),
+        "targets_with_invented_facts": round(sum(i > 0 for _, _, i in scores) / len(rows), 4) if rows else None,
         "copy_ratio": _mean(copy_ratios([(r["neutral"], r["article"]) for r in rows])),
     }
+    if meaning is not None and meaning.threshold is not None and rows:
+        both = meaning.many([(r["article"], r["neutral"]) for r in rows])
+        out |= {"meaning_coverage": _mean(c for c, _ in both), "meaning_support": _mean(s for _, s in both)}
     with_ref = [r for r in rows if r.get("reference")]
     if style and with_ref:
         refs = [r["reference"] for r in with_ref]

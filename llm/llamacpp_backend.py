@@ -12,9 +12,15 @@ from llm.types import Completion, LLMParams
 
 class LlamaCppBackend:
     def __init__(self, params: LLMParams):
-        self.server = LlamaCppServer(gguf_file(params.model), params.threads, params.context).start()
+        self.server = LlamaCppServer(
+            gguf_file(params.model),
+            params.threads,
+            params.context,
+            parallel=params.concurrency,
+            lookup_decoding=params.lookup_decoding,
+        ).start()
         try:
-            # One request at a time: the server has one slot, and 2 cores gain nothing from more.
+            # The runner keeps llm.concurrency requests in flight, one per server slot.
             self.client = OpenAIBackend(params, base_url=f"{self.server.base_url}/v1", api_key="local")
         except Exception:
             self.server.stop()

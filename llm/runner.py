@@ -70,7 +70,8 @@ class LLMRunner:
 
     def run(self, role: Role, items: list[dict], progress: bool = True) -> list[Outcome]:
         params = self.params.for_role(role.name)
-        workers = self.params.concurrency if params.backend == "openai" else 1
+        # A remote endpoint or the llama.cpp server's slots take llm.concurrency requests at once.
+        workers = 1 if params.backend == "extractive" else self.params.concurrency
         if params.backend != "extractive" and items:
             self.backend(params)  # a backend that cannot start is one clear error, not a failure per item
         if params.mode == "batch" and params.backend == "openai" and items:

@@ -308,15 +308,19 @@ def evaluate(pairs_path, neutral_path, articles_path, out_dir, metrics_path, sty
 
 @main.command()
 @path_args("metrics_path", "outputs_path", "out_path")
+@click.option("--neutral", "neutral_dir", type=click.Path(path_type=Path), help="neutralize's output folder")
+@click.option("--articles", type=click.Path(path_type=Path), help="curate's articles.parquet (with --neutral)")
 @user_errors
-def report(metrics_path, outputs_path, out_path):
-    """Write the evaluation report: one self-contained HTML page (tables with intervals, plots, examples).
+def report(metrics_path, outputs_path, out_path, neutral_dir, articles):
+    """Write the evaluation report: one self-contained HTML page (tables with intervals, plots, examples,
+    and with --neutral three neutral rewrites beside their articles).
 
     Example: sag report metrics/evaluate.json outputs/evaluate/eval_outputs.parquet reports/report.html
+    --neutral outputs/neutralize --articles outputs/curate/articles.parquet
     """
     from pipeline import report as stage
 
-    stage.main(metrics_path, outputs_path, out_path)
+    stage.main(metrics_path, outputs_path, out_path, neutral_dir, articles)
     click.echo(f"report: {out_path}")
 
 

@@ -2,11 +2,17 @@
 
     sag neutralize outputs/select/selected_pairs.parquet outputs/curate/articles.parquet outputs/neutralize metrics/neutralize.json --style-filter models/style_filter
 
-out: neutral.parquet           post_id, summary, neutral, backend, model, template
-     neutral_failures.parquet  role, input_id, reason, detail, response (answers that never parsed, calls that failed)
+out: neutral.parquet           post_id, summary, neutral, backend, model, template, facts (the
+                               article's fact inventory, every one stated by neutral), chunks, repaired
+     neutral_failures.parquet  role, input_id, reason, detail, response: answers that never parsed,
+                               calls that failed, and rewrites that failed verification
+                               (facts_missing / facts_invented / cut_off, the list in detail)
      llm_calls.parquet         this run's calls and cache hits (the full history stays in the cache file)
 metrics: counts, and the inverse generation's quality (llm/inverse_generation.py) for the model
-     and for the extractive baseline on the same targets.
+     and for the extractive baseline on the same targets, meaning coverage included.
+
+Every answer is verified against the article's fact inventory and asked again once naming what
+is wrong (llm/faithful_rewrite.py); only verified rewrites reach neutral.parquet.
 
 LLM answers are cached in $SAG_CACHE/llm.sqlite (default .cache/), outside DVC's outputs, so a
 re-run, a killed run or a threshold experiment pays only for targets never seen before.
@@ -37,11 +43,14 @@ def main(
     style_filter: Path | None = None,
 ) -> dict:
     import json
+    from collections import Counter
 
     import polars as pl
 
     from curation.style_pairs import ScoreParams
+    from llm.faithful_rewrite import faithful_rewrites
     from llm.inverse_generation import NeutralizeParams, StyleProbe, choose_targets, inverse_metrics
+    from llm.meaning_coverage import MeaningCoverage
     from llm.roles.neutralize import ROLE
     from llm.session import LLMSession
     from llm.types import LLMParams
@@ -59,11 +68,15 @@ def main(
         {"id": r["post_id"], "key": r["post_id"], "text": r["text"], "title": r["title"]}
         for r in articles.iter_rows(named=True)
     ]
+    model = role_params.backend != "extractive"  # the baseline copies whole texts: no chunks, never cut off
     with LLMSession(llm, "neutralize") as session:
-        done = session.outputs(ROLE, items)
+        answers, failures = faithful_rewrites(session, items, params.chunk_words if model else 0, model)
+        session.failures.extend(failures)
+        done = {k: v for k, v in answers.items() if v["accepted"]}
+        columns = {"summary": pl.String, "neutral": pl.String, "facts": pl.List(pl.String), "chunks": pl.Int32}
         neutral = pl.DataFrame(
-            [{"post_id": k, **v} for k, v in done.items()],
-            schema={"post_id": pl.String, "summary": pl.String, "neutral": pl.String},
+            [{"post_id": k, **{c: v[c] for c in columns}, "repaired": v["repaired"]} for k, v in done.items()],
+            schema={"post_id": pl.String, **columns, "repaired": pl.Int32},
         ).with_columns(
             backend=pl.lit(role_params.backend), model=pl.lit(role_params.model), template=pl.lit(ROLE.version)
         )
@@ -76,11 +89,15 @@ def main(
     def rows(answers: dict) -> list[dict]:
         return [{"article": text[k], "reference": references.get(k), **v} for k, v in answers.items()]
 
+    score = build(ScoreParams, "filter", params_path, shared_with=FILTER_STAGES)
+    train = all_articles.filter(pl.col("split") == "train")  # the threshold is chosen on train users only
+    meaning = MeaningCoverage(score.precision)
+    threshold = meaning.choose_threshold(train["text"].to_list(), train["user_id"].to_list(), params.seed)
+
     style = None
     if style_filter is not None:
-        score = build(ScoreParams, "filter", params_path, shared_with=FILTER_STAGES)
         style = StyleProbe(require_filter(style_filter), score.scorer, score.precision)
-    baseline = {i["id"]: json.loads(ROLE.baseline(i)) for i in items if i["id"] in done}
+    baseline = {i["id"]: json.loads(ROLE.baseline(i)) for i in items if i["id"] in answers}
     metrics = {
         "selected_targets": len(targets),
         # A target whose article is not in `articles` (curated away since select ran) cannot be neutralized.
@@ -88,13 +105,19 @@ def main(
         "targets": len(items),
         "neutralized": len(done),
         "failed": len(session.failures),
+        "failure_reasons": dict(sorted(Counter(f["reason"] for f in session.failures).items())),
+        "repaired_chunks": sum(v["repaired"] for v in answers.values()),
+        "chunks": sum(v["chunks"] for v in answers.values()),
+        "chunk_words": params.chunk_words if model else 0,
+        # chosen on train users; None: fewer than two train users, so coverage is not measured
+        "meaning_threshold": None if threshold is None else round(threshold, 4),
         "max_targets_per_split": params.max_targets,
         "backend": role_params.backend,
         "model": role_params.model,
         "template": ROLE.version,
-        "quality": inverse_metrics(rows(done), len(items), style),
+        "quality": inverse_metrics(rows(answers), len(items), style, meaning),
         # The extractive baseline on the targets the model answered: the two side by side.
-        "baseline_quality": inverse_metrics(rows(baseline), len(baseline), style),
+        "baseline_quality": inverse_metrics(rows(baseline), len(baseline), style, meaning),
         **session.stats,
     }
     write_metrics(metrics, metrics_path)

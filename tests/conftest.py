@@ -21,6 +21,19 @@ def params() -> IngestParams:
 
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def committed_params() -> dict:
+    """params.yaml as committed: `dvc exp run -S ...` rewrites the workspace's copy, and a user's
+    experiment must not change what the tests see. Outside a git checkout: the file itself."""
+    import subprocess
+
+    import yaml
+
+    shown = subprocess.run(["git", "show", "HEAD:params.yaml"], cwd=REPO, capture_output=True, text=True, check=False)
+    return yaml.safe_load(shown.stdout if shown.returncode == 0 else (REPO / "params.yaml").read_text())
+
+
 WORDS = [
     "the",
     "quick",
@@ -72,7 +85,7 @@ def project(tmp_path, tiny_lm) -> Path:
     import yaml
 
     shutil.copy(REPO / "dvc.yaml", tmp_path / "dvc.yaml")
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params = committed_params()
     # Seconds, not minutes: a few tiny training steps are enough to exercise the real stages.
     # threshold 0: the tiny forum's random words carry no style, and the stages after select need pairs
     params["filter"] |= {"batch_size": 4, "head_epochs": 2, "bootstrap": 20, "folds": 2, "threshold": 0.0}
@@ -130,9 +143,8 @@ def tiny_lm(tmp_path_factory) -> Path:
 
 def cpu_profile(section: str, **changes) -> dict:
     """`{section}.profiles` with the repository's cpu profile, changed: for tests that train in seconds."""
-    import yaml
 
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params = committed_params()
     return {"cpu": params[section]["profiles"]["cpu"] | changes}
 
 

@@ -1,16 +1,18 @@
 """Inverse generation (SAG step 3): for a target article, a summary holding every key fact and a
 neutral rewrite that keeps the facts but drops the style.
 
-The role is pure: `format_input` renders the versioned template, `parse_output` accepts exactly
-one JSON object with two non-empty strings, and `extractive_answer` is the no-model baseline
-(first sentences rich in numbers and names; the text with emoticons, slang markers and unusual
-punctuation removed).
+The role is pure: `format_input` renders the versioned template with the text's fact checklist
+(llm/fact_inventory.py), `parse_output` accepts exactly one JSON object with two non-empty strings,
+and `extractive_answer` is the no-model baseline (first sentences rich in numbers and names; the
+text with emoticons, slang markers and unusual punctuation removed). `REPAIR` asks again once,
+in the same conversation, naming what the first answer left out or added (llm/faithful_rewrite.py).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from llm.answers import fence, json_object, read_template
@@ -27,10 +29,26 @@ SCHEMA = {
 
 
 def format_input(item: dict) -> list[dict]:
+    """The fixed system part first (the server's prompt cache reuses it), then the post and its checklist."""
     system, user = read_template(TEMPLATE)
     body = fence(item["text"], "post")
     title = fence(" ".join((item.get("title") or "").split()), "post")  # untrusted too, on one line
-    return [{"role": "system", "content": system}, {"role": "user", "content": user.format(title=title, text=body)}]
+    checklist = fence(" | ".join(item.get("facts") or ()) or "(none)", "post")
+    content = user.format(title=title, text=body, facts=checklist)
+    return [{"role": "system", "content": system}, {"role": "user", "content": content}]
+
+
+def format_repair(item: dict) -> list[dict]:
+    """The first conversation, its answer, and one request to fix what `item["problems"]` names."""
+    return [
+        *format_input(item),
+        {"role": "assistant", "content": item["previous"]},
+        {
+            "role": "user",
+            "content": f"{fence(item['problems'], 'post')} Write the JSON object again: the same post, "
+            "every checklist fact written exactly as the checklist spells it, nothing that is not in the post.",
+        },
+    ]
 
 
 def parse_output(text: str) -> dict:
@@ -76,3 +94,5 @@ ROLE = Role(
     baseline=extractive_answer,
     schema=SCHEMA,
 )
+# The same role (same backend, same params), asked the second time: its own cache keys.
+REPAIR = replace(ROLE, version=f"{ROLE.version}+repair", format_input=format_repair)

@@ -120,3 +120,44 @@ def test_a_threshold_that_leaves_no_targets_gives_a_page_that_says_so(tmp_path):
     ).read_text()
     assert "Not enough data at this threshold" in html and why in html
     assert pl.read_parquet(tmp_path / "out" / "eval_outputs.parquet").is_empty()
+
+
+def test_neutral_rewrites_are_shown_beside_their_articles_with_facts_kept_and_lost(tmp_path):
+    from eval.neutral_examples import neutral_examples
+    from pipeline import report as stage
+
+    article = "Dave paid $1,299 for a 40GB Maxtor at http://frys.com on 3 March."
+    pl.DataFrame({"post_id": ["a", "b"], "text": [article, "They saw Jane and Bob in Dublin."]}).write_parquet(
+        tmp_path / "articles.parquet"
+    )
+    (tmp_path / "n").mkdir()
+    pl.DataFrame(
+        {
+            "post_id": ["a"],
+            "neutral": ["The author paid $1,299 for a 40GB Maxtor disk at frys.com on 3 March."],
+            "backend": "llamacpp",
+            "model": "m",
+        }
+    ).write_parquet(tmp_path / "n" / "neutral.parquet")
+    detail = json.dumps([{"chunk": 0, "missing": ["Dublin"], "invented": ["Paris"]}])
+    pl.DataFrame(
+        {
+            "role": "neutralize",
+            "input_id": ["b"],
+            "reason": "facts_missing",
+            "detail": detail,
+            "response": "Bob met Paris.",
+        }
+    ).write_parquet(tmp_path / "n" / "neutral_failures.parquet")
+    verified, failed = neutral_examples(tmp_path / "n", tmp_path / "articles.parquet")
+    assert verified["accepted"] and verified["lost"] == [] and "$1,299" in verified["kept"]
+    assert not failed["accepted"] and failed["lost"] == ["Jane", "Dublin"] and failed["invented"] == ["Paris"]
+    metrics = tmp_path / "metrics.json"
+    metrics.write_text(json.dumps({"systems": {}, "targets": 0, "test_targets": 0}))
+    pl.DataFrame(schema={"target_post_id": pl.String}).write_parquet(tmp_path / "outputs.parquet")
+    stage.main(
+        metrics, tmp_path / "outputs.parquet", tmp_path / "r.html", tmp_path / "n", tmp_path / "articles.parquet"
+    )
+    html = (tmp_path / "r.html").read_text()
+    assert "failed verification, not used" in html and "<b>Lost</b> (2): Jane · Dublin" in html
+    assert "<b>Made up</b>: Paris" in html

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from llm.loopback_openai import LoopbackOpenAI
-from tests.conftest import REPO
+from tests.conftest import REPO, committed_params
 
 pytestmark = pytest.mark.slow
 N = 12
@@ -28,12 +28,13 @@ def stage_inputs(tmp_path: Path, base_url: str | None, llm: dict | None = None, 
     pl.DataFrame(
         {
             "post_id": ids,
+            "user_id": [f"u{i}" for i in range(N)],
             "title": "t",
             "split": ["train", "align", "test"] * (N // 3),
             "text": [f"Bob sold {i} bikes in Dublin on Monday!! :) cheers" for i in range(N)],
         }
     ).write_parquet(tmp_path / "articles.parquet")
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params = committed_params()
     params["llm"] |= llm or {
         "backend": "openai",
         "model": "loopback",
@@ -85,10 +86,14 @@ def test_neutralize_end_to_end_through_a_real_llama_cpp_server(tmp_path):
     metrics = json.loads((tmp_path / "m.json").read_text())
     assert metrics["targets"] == 3 and metrics["calls"] >= 1
     assert metrics["failures"].get("unparseable_answer", 0) == 0  # the grammar keeps the JSON valid
-    assert neutral.height + sum(metrics["failures"].values()) == 3
+    # every target is a verified rewrite or a failure with its reason (a 135M model fails most checks)
+    failures = pl.read_parquet(tmp_path / "out" / "neutral_failures.parquet")
+    assert neutral.height + failures["input_id"].n_unique() == 3 == neutral.height + metrics["failed"]
+    assert sum(metrics["failure_reasons"].values()) == metrics["failed"]
     assert set(neutral["backend"]) <= {"llamacpp"} and set(neutral["model"]) <= {"packaged:smollm2-135m-instruct"}
     assert all(row["summary"] and row["neutral"] for row in neutral.iter_rows(named=True))
-    assert metrics["quality"]["valid_json_rate"] == round(neutral.height / 3, 4)
-    assert metrics["baseline_quality"]["targets"] == neutral.height
+    assert metrics["quality"]["accepted_rate"] == round(neutral.height / 3, 4)
+    assert metrics["quality"]["valid_json_rate"] >= metrics["quality"]["accepted_rate"]
+    assert metrics["baseline_quality"]["targets"] == metrics["quality"]["targets"]
     calls = pl.read_parquet(tmp_path / "out" / "llm_calls.parquet")
     assert set(calls["backend"]) == {"llamacpp"}

@@ -4,7 +4,6 @@ running a library function without params.yaml gives the pipeline's own behaviou
 import dataclasses
 
 import pytest
-import yaml
 
 from common.device import ComputeParams
 from curation.curate import CurateParams
@@ -12,8 +11,9 @@ from curation.ingest import IngestParams
 from curation.style_filter import FilterTrainParams
 from curation.style_pairs import ScoreParams, SelectParams
 from eval.systems import EvalParams
+from llm.inverse_generation import NeutralizeParams
 from llm.types import LLMParams
-from tests.stage_deps import REPO
+from tests.conftest import committed_params
 from training.dpo import DPOParams
 from training.dpo_data import DPODataParams
 from training.sft import SFTParams
@@ -30,6 +30,7 @@ SECTIONS = {
     "build_dpo": (DPODataParams,),
     "dpo": (DPOParams,),
     "evaluate": (EvalParams,),
+    "neutralize": (NeutralizeParams,),
 }
 
 
@@ -56,7 +57,7 @@ def plain(value):
 
 @pytest.mark.parametrize("section", SECTIONS)
 def test_params_yaml_writes_out_the_dataclass_defaults(section):
-    written = yaml.safe_load((REPO / "params.yaml").read_text())[section]
+    written = committed_params()[section]
     known = {}
     for cls in SECTIONS[section]:
         known |= defaults(cls)

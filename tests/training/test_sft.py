@@ -71,11 +71,10 @@ def test_a_window_too_short_for_any_article_is_a_clear_error(tiny_lm, tmp_path):
 
 
 def test_profiles_from_params_yaml_resolve_and_bad_settings_are_one_line_errors():
-    import yaml
 
-    from tests.conftest import REPO
+    from tests.conftest import committed_params
 
-    profiles = yaml.safe_load((REPO / "params.yaml").read_text())["sft"]["profiles"]
+    profiles = committed_params()["sft"]["profiles"]
     paper = resolve(SFT_SETTINGS, "sft", "paper", profiles)
     assert (paper["learning_rate"], paper["epochs"], paper["max_length"], paper["lr_scheduler"]) == (
         1e-5,

@@ -1,0 +1,169 @@
+"""Rewrite, verify, repair: neutral rewrites that keep every fact of the article, or a failure.
+
+    rewrites, failures = faithful_rewrites(session, articles, chunk_words=120)
+
+1. Each article is cut into chunks of whole paragraphs of at most `chunk_words` words (a longer
+   paragraph is cut between sentences): a 1.5B model rewrites 100-odd words well and drops facts
+   from 500. A chunk goes to the neutralize role with its fact checklist (llm/fact_inventory.py).
+2. Every answer is verified against the checklist: facts the neutral text left out, facts the
+   summary or neutral text states that the chunk does not (an invented price), a neutral text that
+   stops mid-sentence.
+3. An answer with a problem is asked again once, in the same conversation, naming the problems.
+   If the second answer still has one, the article is a failure (`facts_missing`, `facts_invented`
+   or `cut_off`, with the list in `detail`) and its neutral text is never used.
+
+An article is accepted when every chunk is; its summary and neutral text are the chunks' joined.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from llm.answers import SENTENCE
+from llm.fact_inventory import Fact, invented, inventory, missing
+from llm.roles.neutralize import REPAIR, ROLE
+
+_PARAGRAPH = re.compile(r"\n\s*\n")
+_FINISHED = re.compile(r"[.!?…:;][\"')\]]*\s*$")
+# Words a finished sentence never ends on: "... and the author points out that the".
+_DANGLING = re.compile(
+    r"\b(?:the|a|an|and|or|but|that|which|who|of|to|in|on|at|for|with|by|from|as|is|are|was|were|be|his|her|"
+    r"their|its|this|these|than|then|if|because|while|about|into)[\s,]*$",
+    re.IGNORECASE,
+)
+
+
+def cut_off(neutral: str, article: str) -> bool:
+    """A rewrite that stops mid-sentence: it ends on a word no sentence ends on, or without the
+    final punctuation its article has (a post that ends unpunctuated may be retold so)."""
+    if _DANGLING.search(neutral):
+        return True
+    return not _FINISHED.search(neutral) and bool(_FINISHED.search(article))
+
+
+def chunks(text: str, max_words: int) -> list[str]:
+    """Consecutive paragraphs grouped up to `max_words` words; a longer paragraph split between sentences."""
+    pieces = []
+    for paragraph in _PARAGRAPH.split(text.strip()):
+        if len(paragraph.split()) <= max_words:
+            pieces.append(paragraph.strip())
+        else:
+            pieces += [s for s in SENTENCE.split(paragraph.strip()) if s]
+    out, words = [], 0
+    for piece in pieces:
+        n = len(piece.split())
+        if out and words + n <= max_words:
+            out[-1] += "\n\n" + piece
+            words += n
+        else:
+            out.append(piece)
+            words = n
+    return out or [text]
+
+
+def problems(chunk: str, facts: list[Fact], answer: dict, check_cut_off: bool = True) -> dict:
+    """What is wrong with an answer for this chunk: {missing: [...], invented: [...], cut_off: bool}."""
+    found = {
+        "missing": [f.text for f in missing(facts, answer["neutral"])],
+        "invented": sorted({f.text for f in invented(answer["summary"] + "\n" + answer["neutral"], chunk)}),
+        "cut_off": check_cut_off and cut_off(answer["neutral"], chunk),
+    }
+    return {k: v for k, v in found.items() if v}
+
+
+def describe(found: dict) -> str:
+    """The repair request's first sentence(s): what to put back, what to take out."""
+    parts = []
+    if found.get("missing"):
+        parts.append(
+            "Your neutral text left out these checklist facts; add a sentence that states each of them, "
+            "written exactly like this: " + " | ".join(found["missing"]) + "."
+        )
+    if found.get("invented"):
+        parts.append("Remove what the post does not say: " + " | ".join(found["invented"]) + ".")
+    if found.get("cut_off"):
+        parts.append("Your neutral text stops in the middle of a sentence; finish it.")
+    return " ".join(parts)
+
+
+def _reason(found: dict) -> str:
+    return "facts_missing" if found.get("missing") else "facts_invented" if found.get("invented") else "cut_off"
+
+
+def faithful_rewrites(session, articles: list[dict], chunk_words: int, check_cut_off: bool = True):
+    """({post_id: row} for every article whose chunks all parsed, accepted or not; failure rows).
+
+    A row has summary, neutral, facts (the inventory), accepted, repaired (chunks asked twice),
+    chunks, and the last answer's problems; only accepted rows may be used as training input.
+    `articles` are {id, text, title}; a chunk_words of 0 rewrites each article whole.
+    """
+    parts = []
+    for article in articles:
+        texts = chunks(article["text"], chunk_words) if chunk_words else [article["text"]]
+        for k, text in enumerate(texts):
+            facts = inventory(text)
+            parts.append(
+                {
+                    "id": article["id"],
+                    "key": (article["id"], k),
+                    "text": text,
+                    "title": article.get("title"),
+                    "facts": [f.text for f in facts],
+                    "_facts": facts,
+                }
+            )
+    failures: list[dict] = []
+    first = session.runner.outputs(ROLE, parts, failures)
+    found = {
+        p["key"]: problems(p["text"], p["_facts"], first[p["key"]], check_cut_off) for p in parts if p["key"] in first
+    }
+    retry = [
+        p | {"previous": json.dumps(first[p["key"]], ensure_ascii=False), "problems": describe(found[p["key"]])}
+        for p in parts
+        if found.get(p["key"])
+    ]
+    answers = dict(first)
+    if retry:
+        second = session.runner.outputs(REPAIR, retry, failures)
+        for p in retry:
+            if p["key"] in second:
+                answers[p["key"]] = second[p["key"]]
+                found[p["key"]] = problems(p["text"], p["_facts"], second[p["key"]], check_cut_off)
+    repaired = {p["key"] for p in retry}
+    rows = _assemble(parts, answers, found, repaired)
+    for post_id, row in rows.items():
+        if not row["accepted"]:
+            bad = [(k, f) for k, f in enumerate(row.pop("_problems")) if f]
+            failures.append(
+                {
+                    "role": ROLE.name,
+                    "input_id": post_id,
+                    "reason": _reason(bad[0][1]),
+                    "detail": json.dumps([{"chunk": k, **f} for k, f in bad], ensure_ascii=False),
+                    "response": row["neutral"],
+                }
+            )
+        else:
+            row.pop("_problems")
+    return rows, failures
+
+
+def _assemble(parts: list[dict], answers: dict, found: dict, repaired: set) -> dict:
+    by_article: dict[str, list[dict]] = {}
+    for p in parts:
+        by_article.setdefault(p["id"], []).append(p)
+    rows = {}
+    for post_id, mine in by_article.items():
+        if not all(p["key"] in answers for p in mine):
+            continue  # a chunk never parsed: already a failure row of the runner's
+        rows[post_id] = {
+            "summary": " ".join(answers[p["key"]]["summary"] for p in mine),
+            "neutral": "\n\n".join(answers[p["key"]]["neutral"] for p in mine),
+            "facts": [f for p in mine for f in p["facts"]],
+            "accepted": not any(found.get(p["key"]) for p in mine),
+            "repaired": sum(p["key"] in repaired for p in mine),
+            "chunks": len(mine),
+            "_problems": [found.get(p["key"]) or {} for p in mine],
+        }
+    return rows

@@ -1,0 +1,75 @@
+import pytest
+
+from llm.fact_inventory import inventory, invented, missing
+
+
+def kinds(text: str) -> dict:
+    return {f.text: f.kind for f in inventory(text)}
+
+
+def test_every_kind_is_found_once_and_claimed_by_the_most_specific_pattern():
+    found = kinds(
+        "Dave paid $1,299 for a 40GB Maxtor at http://frys.com/returns on 3 March 2002, 10:30 am; mail "
+        "bkc@murkworks.com or call (315)268-1000. Run `rpm -Uvh foo-1.2.rpm`, then edit /etc/mail/local.cf "
+        'with --verbose and use_bayes 1. He said "the big one" about RedHat 7.3 twice.'
+    )
+    assert found == {
+        "rpm -Uvh foo-1.2.rpm": "code",
+        "http://frys.com/returns": "url",
+        "bkc@murkworks.com": "email",
+        "$1,299": "money",
+        "3 March 2002": "date",
+        "(315)268-1000": "phone",
+        "10:30 am": "time",
+        "40GB": "quantity",
+        "/etc/mail/local.cf": "command",
+        "--verbose": "command",
+        "use_bayes": "command",
+        '"the big one"': "quoted",
+        "1": "number",
+        "7.3": "number",
+        "Maxtor": "name",
+        "RedHat": "name",
+    }  # "Dave" opens a sentence and is a common word of the lexicon: not counted
+
+
+def test_emphasis_and_sentence_openers_are_not_names_but_acronyms_and_rare_openers_are():
+    found = kinds("And yet STILL nobody came. Either way NCIS said no. Sklyarov wrote to the UK office.")
+    assert set(found) == {"NCIS", "Sklyarov", "UK"}
+
+
+@pytest.mark.parametrize(
+    "fact_text, rewrite",
+    [
+        ("It cost $1,299.", "The price was 1299 dollars."),
+        ("It cost $1,299.", "The price was $1299."),
+        ("Seen on 3 March.", "It was seen on March 3."),
+        ("A 40GB disk.", "A 40 GB disk."),
+        ("See http://www.easyspace.com/ now.", "The site is www.easyspace.com."),
+        ("We met Brad Clements there.", "Clements, Brad was there."),
+        ("The box had 3 disks.", "The box had three disks."),
+        ("Call (315)268-1000 now.", "The number is 315-268-1000."),
+    ],
+)
+def test_matching_is_normalised(fact_text, rewrite):
+    assert missing(inventory(fact_text), rewrite) == []
+
+
+@pytest.mark.parametrize(
+    "fact_text, rewrite",
+    [
+        ("It cost $1,299.", "The price was 129 dollars."),
+        ("The box had 3 disks.", "The box had 30 disks."),
+        ("See http://www.easyspace.com/ now.", "The site is easyspace."),
+        ("Seen on 3 March.", "It was seen in March."),
+    ],
+)
+def test_a_changed_or_dropped_fact_is_missing(fact_text, rewrite):
+    assert len(missing(inventory(fact_text), rewrite)) == 1
+
+
+def test_a_new_price_is_invented_even_where_the_article_has_no_number():
+    article = "I registered mine through http://www.easyspace.com/ - works out about a pound a week. TimC"
+    rewrite = "The author, Bill, suggests EasySpace for $8.95 per month. TimC agrees."
+    assert [f.text for f in invented(rewrite, article)] == ["$8.95", "Bill"]
+    assert invented("TimC registered at www.easyspace.com, about a pound a week.", article) == []

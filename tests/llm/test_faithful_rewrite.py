@@ -1,0 +1,114 @@
+"""Rewrite, verify, repair: the checks catch what the issue saw in real answers, a repaired answer
+is accepted, and one still wrong after the second ask ends in the failures, never in the output."""
+
+import json
+
+import pytest
+
+from llm.fact_inventory import inventory
+from llm.faithful_rewrite import chunks, describe, faithful_rewrites, problems
+from llm.loopback_openai import LoopbackOpenAI, Reply
+from llm.session import LLMSession
+from llm.types import LLMParams
+
+CAPS = """Just curious if subject line capitalization can be used as an indicator.
+
+Either the percentage of characters that are caps..
+
+Brad Clements,                bkc@murkworks.com   (315)268-1000
+http://www.murkworks.com"""
+DOMAIN = """Getting your own domain needn't be expensive. I registered mine through
+http://www.easyspace.com/ - works out about a pound a week for registration and 30Mb hosting.
+It's a valuable service, there's no reason not to expect to pay."""
+
+
+def check(article: str, summary: str, neutral: str) -> dict:
+    return problems(article, inventory(article), {"summary": summary, "neutral": neutral})
+
+
+def test_the_three_answers_the_issue_read_by_eye_are_caught():
+    # an invented price, where the article says "about a pound a week"
+    price = check(
+        DOMAIN,
+        "The author recommends EasySpace for $8.95 per month.",
+        "The author says a domain of one's own is cheap; the author pays for www.easyspace.com, "
+        "about a pound a week, with 30Mb of hosting, and finds the service worth paying for.",
+    )
+    assert price == {"invented": ["$8.95"]}
+    # a neutral text that stops mid-sentence
+    cut = check(DOMAIN, "s.", "The author registered at www.easyspace.com for 30Mb and points out that the")
+    assert cut["cut_off"] is True
+    # "provides an example of a subject line with all caps": the rewrite that made that up also
+    # dropped the sender's name and every contact detail
+    caps = check(
+        CAPS,
+        "The author is curious about capitalization in subject lines.",
+        "The author provides an example of a subject line with all caps.",
+    )
+    assert set(caps["missing"]) == {"Brad Clements", "bkc@murkworks.com", "(315)268-1000", "http://www.murkworks.com"}
+    assert "add a sentence that states each" in describe(caps) and "bkc@murkworks.com" in describe(caps)
+
+
+def test_a_faithful_answer_has_no_problem():
+    neutral = (
+        "The author wonders whether capitals in a subject line can be used as an indicator, such as the "
+        "percentage of characters in capitals. Brad Clements gives bkc@murkworks.com, (315)268-1000 and "
+        "http://www.murkworks.com."
+    )
+    assert check(CAPS, "Brad Clements asks about capitals.", neutral) == {}
+
+
+def test_chunks_are_whole_paragraphs_up_to_the_limit_and_lose_no_word():
+    paragraphs = [" ".join(f"w{p}x{i}" for i in range(n)) + "." for p, n in enumerate([30, 30, 50, 10, 200])]
+    text = "\n\n".join(paragraphs)
+    got = chunks(text, 80)
+    assert [len(c.split()) for c in got][:3] == [60, 60, 200] or all(len(c.split()) <= 80 for c in got[:3])
+    assert got[0] == paragraphs[0] + "\n\n" + paragraphs[1]  # grouped, in order
+    assert " ".join(" ".join(got).split()) == " ".join(text.split())  # nothing lost or reordered
+    long = ". ".join(f"Sentence {i} has five words" for i in range(60)) + "."
+    assert all(len(c.split()) <= 80 for c in chunks(long, 80)) and len(chunks(long, 80)) > 1
+
+
+def _leaves_out_the_url_until_told(request: dict) -> Reply:
+    """First answer drops the address; asked again naming it, the answer states it."""
+    told = any("left out" in m["content"] for m in request["messages"] if m["role"] == "user")
+    url = " The address is http://www.easyspace.com/." if told else ""
+    neutral = "The author pays about a pound a week for 30Mb of hosting." + url
+    return Reply(json.dumps({"summary": "The author pays for hosting.", "neutral": neutral}))
+
+
+def test_an_answer_missing_a_fact_is_asked_again_and_accepted_once_repaired(tmp_path, env_key):
+    with LoopbackOpenAI(_leaves_out_the_url_until_told) as server:
+        params = LLMParams(backend="openai", model="loopback", base_url=server.base_url, api_key_env=env_key)
+        with LLMSession(params, "test", tmp_path / "llm.sqlite") as session:
+            rows, failures = faithful_rewrites(session, [{"id": "d", "text": DOMAIN, "title": "t"}], 0)
+        second = server.requests[1]["messages"]
+    assert failures == [] and rows["d"]["accepted"] and rows["d"]["repaired"] == 1
+    assert "http://www.easyspace.com/" in rows["d"]["neutral"]
+    assert [m["role"] for m in second] == ["system", "user", "assistant", "user"]  # the same conversation
+    assert "http://www.easyspace.com/" in second[-1]["content"] and len(server.requests) == 2
+
+
+@pytest.mark.slow
+def test_a_real_llama_cpp_answer_missing_facts_is_asked_again_then_kept_only_as_a_failure(tmp_path):
+    """The smallest packaged GGUF cannot keep twelve odd facts: asked twice, then `facts_missing`."""
+    post = (
+        "Order ZX-4471 shipped from Tallinn on 14 February 2002 at 09:43 for $1,875.50 with 37 units of "
+        "the Q9-Turbo. Track it at http://track.example.org/zx4471 or mail ops-desk@example.org, "
+        'ref_code A77-B, fax (212)555-0199, and quote "blue harbour".'
+    )
+    params = LLMParams(
+        roles={"neutralize": {"backend": "llamacpp", "model": "packaged:smollm2-135m-instruct"}},
+        max_tokens=200,
+        context=2048,
+    )
+    with LLMSession(params, "test", tmp_path / "llm.sqlite") as session:
+        rows, failures = faithful_rewrites(session, [{"id": "z", "text": post, "title": "order"}], 0)
+        calls = session.calls_frame()
+    templates = calls.get_column("template").to_list()
+    assert any(t.endswith("+repair") for t in templates) and len(templates) >= 2  # asked again
+    assert not rows.get("z", {}).get("accepted")
+    (failure,) = [f for f in failures if f["reason"] == "facts_missing"]
+    detail = json.loads(failure["detail"])
+    assert failure["input_id"] == "z" and detail[0]["missing"]
+    assert set(detail[0]["missing"]) <= {f.text for f in inventory(post)}
