@@ -1,6 +1,6 @@
 """Rewrite, verify, repair: neutral rewrites that keep every fact of the article, or a failure.
 
-    rewrites, failures = faithful_rewrites(session, articles, chunk_words=120)
+    rewrites, failures = faithful_rewrites(session, articles, chunk_words=80)
 
 1. Each article is cut into chunks of whole paragraphs of at most `chunk_words` words (a longer
    paragraph is cut between sentences): a 1.5B model rewrites 100-odd words well and drops facts
@@ -8,9 +8,12 @@
 2. Every answer is verified against the checklist: facts the neutral text left out, facts the
    summary or neutral text states that the chunk does not (an invented price), a neutral text that
    stops mid-sentence.
-3. An answer with a problem is asked again once, in the same conversation, naming the problems.
-   If the second answer still has one, the article is a failure (`facts_missing`, `facts_invented`
-   or `cut_off`, with the list in `detail`) and its neutral text is never used.
+3. Repair. Sentences that state an invented fact and an unfinished last sentence are dropped. If
+   facts are then missing, the model is asked once more, in the same conversation, for sentences
+   that state them (asking a small model to rewrite everything again loses other facts), which are
+   appended. The result is verified again; if it still has a problem, the article is a failure
+   (`facts_missing`, `facts_invented` or `cut_off`, with the list in `detail`) and its neutral text
+   is never used.
 
 An article is accepted when every chunk is; its summary and neutral text are the chunks' joined.
 """
@@ -22,7 +25,7 @@ import re
 
 from llm.answers import SENTENCE
 from llm.fact_inventory import Fact, invented, inventory, missing
-from llm.roles.neutralize import REPAIR, ROLE
+from llm.roles.neutralize import ADD_FACTS, ROLE
 
 _PARAGRAPH = re.compile(r"\n\s*\n")
 _FINISHED = re.compile(r"[.!?…:;][\"')\]]*\s*$")
@@ -72,31 +75,33 @@ def problems(chunk: str, facts: list[Fact], answer: dict, check_cut_off: bool = 
     return {k: v for k, v in found.items() if v}
 
 
-def describe(found: dict) -> str:
-    """The repair request's first sentence(s): what to put back, what to take out."""
-    parts = []
-    if found.get("missing"):
-        parts.append(
-            "Your neutral text left out these checklist facts; add a sentence that states each of them, "
-            "written exactly like this: " + " | ".join(found["missing"]) + "."
-        )
-    if found.get("invented"):
-        parts.append("Remove what the post does not say: " + " | ".join(found["invented"]) + ".")
-    if found.get("cut_off"):
-        parts.append("Your neutral text stops in the middle of a sentence; finish it.")
-    return " ".join(parts)
-
-
 def _reason(found: dict) -> str:
     return "facts_missing" if found.get("missing") else "facts_invented" if found.get("invented") else "cut_off"
+
+
+def without_problem_sentences(chunk: str, answer: dict, check_cut_off: bool) -> tuple[dict, int]:
+    """The answer less every sentence stating an invented fact and an unfinished last sentence;
+    (the answer, how many sentences went). A summary left empty becomes the neutral's first sentence."""
+    dropped = 0
+    out = {}
+    for field in ("summary", "neutral"):
+        sentences = [s for s in SENTENCE.split(answer[field].strip()) if s]
+        keep = [s for s in sentences if not invented(s, chunk)]
+        if check_cut_off and keep and cut_off(keep[-1], chunk):
+            keep.pop()
+        dropped += len(sentences) - len(keep)
+        out[field] = " ".join(keep)
+    if not out["summary"]:
+        out["summary"] = (SENTENCE.split(out["neutral"]) or [""])[0]
+    return out, dropped
 
 
 def faithful_rewrites(session, articles: list[dict], chunk_words: int, check_cut_off: bool = True):
     """({post_id: row} for every article whose chunks all parsed, accepted or not; failure rows).
 
     A row has summary, neutral, facts (the inventory), accepted, repaired (chunks asked twice),
-    chunks, and the last answer's problems; only accepted rows may be used as training input.
-    `articles` are {id, text, title}; a chunk_words of 0 rewrites each article whole.
+    dropped (sentences taken out), chunks, and the last answer's problems; only accepted rows may
+    be used as training input. `articles` are {id, text, title}; chunk_words 0 = whole articles.
     """
     parts = []
     for article in articles:
@@ -115,26 +120,31 @@ def faithful_rewrites(session, articles: list[dict], chunk_words: int, check_cut
             )
     failures: list[dict] = []
     first = session.runner.outputs(ROLE, parts, failures)
-    found = {
-        p["key"]: problems(p["text"], p["_facts"], first[p["key"]], check_cut_off) for p in parts if p["key"] in first
-    }
-    retry = [
-        p | {"previous": json.dumps(first[p["key"]], ensure_ascii=False), "problems": describe(found[p["key"]])}
-        for p in parts
-        if found.get(p["key"])
-    ]
-    answers = dict(first)
-    if retry:
-        second = session.runner.outputs(REPAIR, retry, failures)
-        for p in retry:
-            if p["key"] in second:
-                answers[p["key"]] = second[p["key"]]
-                found[p["key"]] = problems(p["text"], p["_facts"], second[p["key"]], check_cut_off)
-    repaired = {p["key"] for p in retry}
-    rows = _assemble(parts, answers, found, repaired)
+    answers, found, dropped, asked = {}, {}, {}, []
+    for p in parts:
+        if p["key"] not in first:
+            continue
+        key = p["key"]
+        answers[key], found[key] = first[key], problems(p["text"], p["_facts"], first[key], check_cut_off)
+        if found[key]:
+            answers[key], dropped[key] = without_problem_sentences(p["text"], first[key], check_cut_off)
+            found[key] = problems(p["text"], p["_facts"], answers[key], check_cut_off)
+            if found[key].get("missing"):
+                previous = json.dumps(first[key], ensure_ascii=False)
+                asked.append(p | {"previous": previous, "missing": found[key]["missing"]})
+    if asked:
+        added = session.runner.outputs(ADD_FACTS, asked, failures)
+        for p in asked:
+            key = p["key"]
+            if key in added:
+                answers[key] = answers[key] | {
+                    "neutral": f"{answers[key]['neutral']} {added[key]['sentences']}".strip()
+                }
+                found[key] = problems(p["text"], p["_facts"], answers[key], check_cut_off)
+    rows = _assemble(parts, answers, found, {p["key"] for p in asked}, dropped)
     for post_id, row in rows.items():
+        bad = [(k, f) for k, f in enumerate(row.pop("_problems")) if f]
         if not row["accepted"]:
-            bad = [(k, f) for k, f in enumerate(row.pop("_problems")) if f]
             failures.append(
                 {
                     "role": ROLE.name,
@@ -144,12 +154,10 @@ def faithful_rewrites(session, articles: list[dict], chunk_words: int, check_cut
                     "response": row["neutral"],
                 }
             )
-        else:
-            row.pop("_problems")
     return rows, failures
 
 
-def _assemble(parts: list[dict], answers: dict, found: dict, repaired: set) -> dict:
+def _assemble(parts: list[dict], answers: dict, found: dict, repaired: set, dropped: dict) -> dict:
     by_article: dict[str, list[dict]] = {}
     for p in parts:
         by_article.setdefault(p["id"], []).append(p)
@@ -163,6 +171,7 @@ def _assemble(parts: list[dict], answers: dict, found: dict, repaired: set) -> d
             "facts": [f for p in mine for f in p["facts"]],
             "accepted": not any(found.get(p["key"]) for p in mine),
             "repaired": sum(p["key"] in repaired for p in mine),
+            "dropped": sum(dropped.get(p["key"], 0) for p in mine),
             "chunks": len(mine),
             "_problems": [found.get(p["key"]) or {} for p in mine],
         }

@@ -37,7 +37,7 @@ class NeutralizeParams:
     seed: int = 13
     # A model backend rewrites articles in chunks of whole paragraphs of at most this many words
     # (the extractive baseline takes whole articles); 0 = whole articles.
-    chunk_words: int = 120
+    chunk_words: int = 80
 
     def __post_init__(self):
         for name in ("max_targets", "chunk_words"):

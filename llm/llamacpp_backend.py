@@ -13,11 +13,7 @@ from llm.types import Completion, LLMParams
 class LlamaCppBackend:
     def __init__(self, params: LLMParams):
         self.server = LlamaCppServer(
-            gguf_file(params.model),
-            params.threads,
-            params.context,
-            parallel=params.concurrency,
-            lookup_decoding=params.lookup_decoding,
+            gguf_file(params.model), params.threads, params.context, parallel=params.concurrency
         ).start()
         try:
             # The runner keeps llm.concurrency requests in flight, one per server slot.

@@ -18,17 +18,9 @@ from common.errors import InputError
 
 
 class LlamaCppServer:
-    def __init__(
-        self,
-        gguf: Path,
-        threads: int,
-        context: int,
-        parallel: int = 1,
-        lookup_decoding: bool = False,
-        ready_timeout_s: float = 120.0,
-    ):
+    def __init__(self, gguf: Path, threads: int, context: int, parallel: int = 1, ready_timeout_s: float = 120.0):
         self.gguf, self.threads, self.context, self.ready_timeout_s = gguf, threads, context, ready_timeout_s
-        self.parallel, self.lookup_decoding = parallel, lookup_decoding
+        self.parallel = parallel
         self._server = None
         self.base_url: str | None = None
         self.load_seconds: float | None = None
@@ -44,16 +36,14 @@ class LlamaCppServer:
         params.port = 0  # a free port, chosen by the server
         params.cpuparams.n_threads = self.threads
         params.cpuparams_batch.n_threads = self.threads
-        # `parallel` slots decode together (continuous batching: one weight pass serves every slot,
-        # so on a memory-bound CPU N requests cost far less than N times one); each slot gets its
-        # own `context` tokens and keeps its prompt cache, so a fixed system prefix is computed once.
+        # `parallel` slots decode together (continuous batching: one pass over the weights serves
+        # every slot, which pays where decoding is memory-bound: a GPU, many cores; on 2 cores it is
+        # compute-bound and N slots give ~1x, benchmarks/neutralize.py). Each slot has its own
+        # `context` tokens and prompt cache, so the fixed system prefix is computed once per slot.
         params.n_parallel = self.parallel
         params.n_ctx = self.context * self.parallel
         params.cont_batching = True
         params.cache_prompt = True
-        if self.lookup_decoding:  # drafts from the conversation's own n-grams; verified, so greedy answers hold
-            params.speculative.types = [xllamacpp.common_speculative_type.COMMON_SPECULATIVE_TYPE_NGRAM_SIMPLE]
-            params.speculative.draft.n_max = 8
         if device_class() == "cuda":  # every layer on the GPU (a CPU-only build ignores it)
             params.n_gpu_layers = 999
         params.verbosity = 0

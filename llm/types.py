@@ -42,9 +42,6 @@ class LLMParams:
     batch_timeout_s: float = 86400.0  # stop waiting (the batch id is kept: the next run resumes it)
     threads: int = 2  # llamacpp: CPU threads of the server
     context: int = 4096  # llamacpp: context window in tokens, per server slot (llm.concurrency slots)
-    # llamacpp: prompt lookup decoding: draft the next tokens from n-grams already in the
-    # conversation (a rewrite repeats names and phrases of its post) and check them in one batch.
-    lookup_decoding: bool = True
     # role -> {backend, model}: a backend per role. The roles a small local model can do are listed
     # (empty: they follow llm.backend), so `-S llm.roles.neutralize.backend=llamacpp` has a key to set.
     roles: dict = field(default_factory=lambda: {"neutralize": {}, "draft": {}})
@@ -61,8 +58,6 @@ class LLMParams:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise InputError(f"llm.{name}={value!r}; must be >= 0")
-        if not isinstance(self.lookup_decoding, bool):
-            raise InputError(f"llm.lookup_decoding={self.lookup_decoding!r}; must be true or false")
         if self.mode not in ("sync", "batch"):
             raise InputError(f"llm.mode={self.mode!r}; allowed: sync, batch")
         for name in ("batch_poll_s", "batch_timeout_s"):

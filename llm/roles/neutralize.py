@@ -4,15 +4,15 @@ neutral rewrite that keeps the facts but drops the style.
 The role is pure: `format_input` renders the versioned template with the text's fact checklist
 (llm/fact_inventory.py), `parse_output` accepts exactly one JSON object with two non-empty strings,
 and `extractive_answer` is the no-model baseline (first sentences rich in numbers and names; the
-text with emoticons, slang markers and unusual punctuation removed). `REPAIR` asks again once,
-in the same conversation, naming what the first answer left out or added (llm/faithful_rewrite.py).
+text with emoticons, slang markers and unusual punctuation removed). `ADD_FACTS` asks again once,
+in the same conversation, for sentences stating the facts the first answer left out
+(llm/faithful_rewrite.py).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
 from pathlib import Path
 
 from llm.answers import fence, json_object, read_template
@@ -38,28 +38,40 @@ def format_input(item: dict) -> list[dict]:
     return [{"role": "system", "content": system}, {"role": "user", "content": content}]
 
 
-def format_repair(item: dict) -> list[dict]:
-    """The first conversation, its answer, and one request to fix what `item["problems"]` names."""
+def format_addition(item: dict) -> list[dict]:
+    """The first conversation, its answer, and one request for sentences that state the facts
+    `item["missing"]` names (a small model asked to rewrite everything again drops others)."""
+    wanted = fence(" | ".join(item["missing"]), "post")
     return [
         *format_input(item),
         {"role": "assistant", "content": item["previous"]},
         {
             "role": "user",
-            "content": f"{fence(item['problems'], 'post')} Write the JSON object again: the same post, "
-            "every checklist fact written exactly as the checklist spells it, nothing that is not in the post.",
+            "content": f"Your neutral text left out these checklist facts: {wanted}. Write one to three plain "
+            "sentences in the third person that say what the post says about them, each fact written exactly "
+            'as the checklist spells it, nothing that is not in the post. Reply with {"sentences": "..."} only.',
         },
     ]
 
 
-def parse_output(text: str) -> dict:
-    """Exactly one JSON object with non-empty string fields summary and neutral; else ValueError."""
+def _strict(text: str, fields: tuple[str, ...]) -> dict:
+    """Exactly one JSON object with these non-empty string fields; else ValueError."""
     value = json_object(text)
-    if set(value) != set(FIELDS):
-        raise ValueError(f"fields {sorted(value)}, expected exactly {list(FIELDS)}")
-    for name in FIELDS:
+    if set(value) != set(fields):
+        raise ValueError(f"fields {sorted(value)}, expected exactly {list(fields)}")
+    for name in fields:
         if not isinstance(value[name], str) or not value[name].strip():
             raise ValueError(f"{name} must be a non-empty string")
-    return {name: value[name].strip() for name in FIELDS}
+    return {name: value[name].strip() for name in fields}
+
+
+def parse_output(text: str) -> dict:
+    """Exactly one JSON object with non-empty string fields summary and neutral; else ValueError."""
+    return _strict(text, FIELDS)
+
+
+def parse_addition(text: str) -> dict:
+    return _strict(text, ("sentences",))
 
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
@@ -94,5 +106,25 @@ ROLE = Role(
     baseline=extractive_answer,
     schema=SCHEMA,
 )
-# The same role (same backend, same params), asked the second time: its own cache keys.
-REPAIR = replace(ROLE, version=f"{ROLE.version}+repair", format_input=format_repair)
+
+
+def extractive_addition(item: dict) -> str:
+    """The baseline's sentences for missing facts: the post's own sentences that hold them."""
+    held = [s for s in _SENTENCE.split(" ".join(item["text"].split())) if any(f in s for f in item["missing"])]
+    return json.dumps({"sentences": " ".join(held) or " ".join(item["missing"])}, ensure_ascii=False)
+
+
+# The same role (same backend and params) asked once more, for the facts its answer left out.
+ADD_FACTS = Role(
+    name="neutralize",
+    version=f"{ROLE.version}+add",
+    format_input=format_addition,
+    parse_output=parse_addition,
+    baseline=extractive_addition,
+    schema={
+        "type": "object",
+        "properties": {"sentences": {"type": "string", "minLength": 1}},
+        "required": ["sentences"],
+        "additionalProperties": False,
+    },
+)

@@ -1,6 +1,6 @@
 import pytest
 
-from llm.fact_inventory import inventory, invented, missing
+from llm.fact_inventory import invented, inventory, missing
 
 
 def kinds(text: str) -> dict:

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from llm.fact_inventory import inventory
-from llm.faithful_rewrite import chunks, describe, faithful_rewrites, problems
+from llm.faithful_rewrite import chunks, faithful_rewrites, problems, without_problem_sentences
 from llm.loopback_openai import LoopbackOpenAI, Reply
 from llm.session import LLMSession
 from llm.types import LLMParams
@@ -46,7 +46,19 @@ def test_the_three_answers_the_issue_read_by_eye_are_caught():
         "The author provides an example of a subject line with all caps.",
     )
     assert set(caps["missing"]) == {"Brad Clements", "bkc@murkworks.com", "(315)268-1000", "http://www.murkworks.com"}
-    assert "add a sentence that states each" in describe(caps) and "bkc@murkworks.com" in describe(caps)
+
+
+def test_sentences_with_invented_facts_and_an_unfinished_end_are_dropped():
+    answer = {
+        "summary": "The author recommends EasySpace for $8.95 per month. The author pays for hosting.",
+        "neutral": "The author pays about a pound a week at www.easyspace.com for 30Mb. It costs $8.95. He notes that the",
+    }
+    cleaned, dropped = without_problem_sentences(DOMAIN, answer, check_cut_off=True)
+    assert dropped == 3
+    assert cleaned == {
+        "summary": "The author pays for hosting.",
+        "neutral": "The author pays about a pound a week at www.easyspace.com for 30Mb.",
+    }
 
 
 def test_a_faithful_answer_has_no_problem():
@@ -70,10 +82,10 @@ def test_chunks_are_whole_paragraphs_up_to_the_limit_and_lose_no_word():
 
 
 def _leaves_out_the_url_until_told(request: dict) -> Reply:
-    """First answer drops the address; asked again naming it, the answer states it."""
-    told = any("left out" in m["content"] for m in request["messages"] if m["role"] == "user")
-    url = " The address is http://www.easyspace.com/." if told else ""
-    neutral = "The author pays about a pound a week for 30Mb of hosting." + url
+    """First answer drops the address and makes up a price; asked for the address, it states it."""
+    if "left out" in request["messages"][-1]["content"]:
+        return Reply(json.dumps({"sentences": "The address is http://www.easyspace.com/."}))
+    neutral = "The author pays about a pound a week for 30Mb of hosting. That is $8.95."
     return Reply(json.dumps({"summary": "The author pays for hosting.", "neutral": neutral}))
 
 
@@ -83,8 +95,10 @@ def test_an_answer_missing_a_fact_is_asked_again_and_accepted_once_repaired(tmp_
         with LLMSession(params, "test", tmp_path / "llm.sqlite") as session:
             rows, failures = faithful_rewrites(session, [{"id": "d", "text": DOMAIN, "title": "t"}], 0)
         second = server.requests[1]["messages"]
-    assert failures == [] and rows["d"]["accepted"] and rows["d"]["repaired"] == 1
-    assert "http://www.easyspace.com/" in rows["d"]["neutral"]
+    assert failures == [] and rows["d"]["accepted"] and rows["d"]["repaired"] == 1 and rows["d"]["dropped"] == 1
+    assert rows["d"]["neutral"] == (
+        "The author pays about a pound a week for 30Mb of hosting. The address is http://www.easyspace.com/."
+    )
     assert [m["role"] for m in second] == ["system", "user", "assistant", "user"]  # the same conversation
     assert "http://www.easyspace.com/" in second[-1]["content"] and len(server.requests) == 2
 
@@ -106,7 +120,7 @@ def test_a_real_llama_cpp_answer_missing_facts_is_asked_again_then_kept_only_as_
         rows, failures = faithful_rewrites(session, [{"id": "z", "text": post, "title": "order"}], 0)
         calls = session.calls_frame()
     templates = calls.get_column("template").to_list()
-    assert any(t.endswith("+repair") for t in templates) and len(templates) >= 2  # asked again
+    assert any(t.endswith("+add") for t in templates) and len(templates) >= 2  # asked again
     assert not rows.get("z", {}).get("accepted")
     (failure,) = [f for f in failures if f["reason"] == "facts_missing"]
     detail = json.loads(failure["detail"])
