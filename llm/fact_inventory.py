@@ -46,12 +46,14 @@ _COMPILED = [
     (kind, re.compile(p, re.IGNORECASE if kind not in ("name", "code", "command") else 0))
     for kind, p in PATTERNS.items()
 ]
-# Capitalised words that say nothing on their own (a sentence's first word, pronouns, greetings).
+# Capitalised words that say nothing on their own (a sentence's first word, pronouns, greetings,
+# chat abbreviations: style, which a neutral rewrite is meant to drop).
 _COMMON_WORDS = """a an the i i'm i've i'd i'll it it's its this that these those there then they we you he she my our your
     his her their and but or so if when what why how who which where yes no not ok okay hi hello hey thanks thank
     dear cheers regards is are was were be has have had do does did can could would should will may might must
     also just now well oh all any some one on in at to for of with by from as after before re fw fwd subject
-    however anyway maybe perhaps sure here please note see let us me mr mrs ms dr"""
+    however anyway maybe perhaps sure here please note see let us me mr mrs ms dr
+    btw imo imho fwiw afaik iirc fyi lol rofl lmao omg wtf ps"""
 _COMMON = set(_COMMON_WORDS.split())
 _NUMBERS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen"
 _NUMBER_WORDS = [*_NUMBERS.split(), "seventeen", "eighteen", "nineteen", "twenty"]
@@ -66,12 +68,14 @@ class Fact:
 
 
 def normalise(text: str) -> str:
-    """Lower case, no thousands separators or URL schemes, number words as digits, one space."""
+    """Lower case, no thousands separators, URL schemes or apostrophes, number words as digits, one space."""
     text = text.lower()
     text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)
     text = re.sub(r"\b(?:https?|ftp)://", "", text)
     text = _WORD_NUMBER.sub(lambda m: str(_NUMBER_WORDS.index(m.group(1))), text)
-    return " ".join(text.replace("’", "'").replace("'", "").split())
+    # "2's", "www.mimer.com's", "/dev/null'd": the fact without its clitic; other apostrophes go
+    text = re.sub(r"'(?:s|d|ll|re|ve|t|m)\b", "", text.replace("’", "'"))
+    return " ".join(text.replace("'", "").split())
 
 
 def _clean(kind: str, span: str) -> str:

@@ -3,7 +3,8 @@
     sag neutralize outputs/select/selected_pairs.parquet outputs/curate/articles.parquet outputs/neutralize metrics/neutralize.json --style-filter models/style_filter
 
 out: neutral.parquet           post_id, summary, neutral, backend, model, template, facts (the
-                               article's fact inventory, every one stated by neutral), chunks, repaired
+                               article's fact inventory, every one stated by neutral), chunks,
+                               repaired (chunks asked again), dropped (sentences taken out)
      neutral_failures.parquet  role, input_id, reason, detail, response: answers that never parsed,
                                calls that failed, and rewrites that failed verification
                                (facts_missing / facts_invented / cut_off, the list in detail)
@@ -73,10 +74,11 @@ def main(
         answers, failures = faithful_rewrites(session, items, params.chunk_words if model else 0, model)
         session.failures.extend(failures)
         done = {k: v for k, v in answers.items() if v["accepted"]}
-        columns = {"summary": pl.String, "neutral": pl.String, "facts": pl.List(pl.String), "chunks": pl.Int32}
+        columns = {"summary": pl.String, "neutral": pl.String, "facts": pl.List(pl.String)}
+        columns |= dict.fromkeys(("chunks", "repaired", "dropped"), pl.Int32)
         neutral = pl.DataFrame(
-            [{"post_id": k, **{c: v[c] for c in columns}, "repaired": v["repaired"]} for k, v in done.items()],
-            schema={"post_id": pl.String, **columns, "repaired": pl.Int32},
+            [{"post_id": k, **{c: v[c] for c in columns}} for k, v in done.items()],
+            schema={"post_id": pl.String, **columns},
         ).with_columns(
             backend=pl.lit(role_params.backend), model=pl.lit(role_params.model), template=pl.lit(ROLE.version)
         )
@@ -104,9 +106,11 @@ def main(
         "missing_articles": sum(t not in present for t in targets.to_list()),
         "targets": len(items),
         "neutralized": len(done),
-        "failed": len(session.failures),
+        # targets with a failure row (an article whose repair call also failed has two rows)
+        "failed": len({f["input_id"] for f in session.failures}),
         "failure_reasons": dict(sorted(Counter(f["reason"] for f in session.failures).items())),
         "repaired_chunks": sum(v["repaired"] for v in answers.values()),
+        "dropped_sentences": sum(v["dropped"] for v in answers.values()),
         "chunks": sum(v["chunks"] for v in answers.values()),
         "chunk_words": params.chunk_words if model else 0,
         # chosen on train users; None: fewer than two train users, so coverage is not measured
