@@ -100,6 +100,7 @@ def main(
     if style_filter is not None:
         style = StyleProbe(require_filter(style_filter), score.scorer, score.precision)
     baseline = {i["id"]: json.loads(ROLE.baseline(i)) for i in items if i["id"] in answers}
+    quality = inverse_metrics(rows(answers), len(items), style, meaning)
     metrics = {
         "selected_targets": len(targets),
         # A target whose article is not in `articles` (curated away since select ran) cannot be neutralized.
@@ -119,9 +120,10 @@ def main(
         "backend": role_params.backend,
         "model": role_params.model,
         "template": ROLE.version,
-        "quality": inverse_metrics(rows(answers), len(items), style, meaning),
-        # The extractive baseline on the targets the model answered: the two side by side.
-        "baseline_quality": inverse_metrics(rows(baseline), len(baseline), style, meaning),
+        "quality": quality,
+        # The extractive baseline on the targets the model answered: the two side by side. When the
+        # backend is the baseline itself, its verified answers are measured once.
+        "baseline_quality": inverse_metrics(rows(baseline), len(baseline), style, meaning) if model else quality,
         **session.stats,
     }
     write_metrics(metrics, metrics_path)
