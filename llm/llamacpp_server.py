@@ -1,8 +1,9 @@
 """A llama.cpp server (xllamacpp, in-process) on 127.0.0.1 for one stage: started with a GGUF model,
 ready once its health endpoint answers, stopped when the stage ends, on error and on Ctrl-C.
 
-It has `parallel` slots (llm.concurrency) with continuous batching. It speaks the OpenAI chat-completions protocol, so the `openai` backend's client talks to it, and
-its `json_schema` response format constrains the answer with a grammar.
+It has `parallel` slots (llm.concurrency) with continuous batching. It speaks the OpenAI
+chat-completions protocol, so the `openai` backend's client talks to it, and its `json_schema`
+response format constrains the answer with a grammar.
 """
 
 from __future__ import annotations
