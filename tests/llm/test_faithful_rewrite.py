@@ -74,7 +74,7 @@ def test_chunks_are_whole_paragraphs_up_to_the_limit_and_lose_no_word():
     paragraphs = [" ".join(f"w{p}x{i}" for i in range(n)) + "." for p, n in enumerate([30, 30, 50, 10, 200])]
     text = "\n\n".join(paragraphs)
     got = chunks(text, 80)
-    assert [len(c.split()) for c in got][:3] == [60, 60, 200] or all(len(c.split()) <= 80 for c in got[:3])
+    assert [len(c.split()) for c in got] == [60, 60, 200]  # one 200-word sentence cannot be cut: it stays whole
     assert got[0] == paragraphs[0] + "\n\n" + paragraphs[1]  # grouped, in order
     assert " ".join(" ".join(got).split()) == " ".join(text.split())  # nothing lost or reordered
     long = ". ".join(f"Sentence {i} has five words" for i in range(60)) + "."
