@@ -22,8 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/curation.py shadows the package
 
 from llm.cache import LLMCache  # noqa: E402
-from llm.fact_inventory import inventory  # noqa: E402
-from llm.faithful_rewrite import chunks  # noqa: E402
+from llm.faithful_rewrite import chunk_items  # noqa: E402
 from llm.roles.neutralize import ROLE  # noqa: E402
 from llm.runner import LLMRunner  # noqa: E402
 from llm.types import LLMParams  # noqa: E402
@@ -33,14 +32,11 @@ def items(n: int, chunk_words: int) -> list[dict]:
     import polars as pl
 
     articles = pl.read_parquet("outputs/curate/articles.parquet").filter(pl.col("split") == "train")
-    out = []
-    for row in articles.sample(n, seed=13).iter_rows(named=True):
-        for k, text in enumerate(chunks(row["text"], chunk_words)):
-            facts = [f.text for f in inventory(text)]
-            out.append(
-                {"id": row["post_id"], "key": (row["post_id"], k), "text": text, "title": row["title"], "facts": facts}
-            )
-    return out
+    picked = [
+        {"id": r["post_id"], "text": r["text"], "title": r["title"]}
+        for r in articles.sample(n, seed=13).iter_rows(named=True)
+    ]
+    return chunk_items(picked, chunk_words)
 
 
 def run(work: list[dict], concurrency: int, threads: int, tmp: Path) -> dict:

@@ -96,13 +96,9 @@ def without_problem_sentences(chunk: str, answer: dict, check_cut_off: bool) -> 
     return out, dropped
 
 
-def faithful_rewrites(session, articles: list[dict], chunk_words: int, check_cut_off: bool = True):
-    """({post_id: row} for every article whose chunks all parsed, accepted or not; failure rows).
-
-    A row has summary, neutral, facts (the inventory), accepted, repaired (chunks asked twice),
-    dropped (sentences taken out), chunks, and the last answer's problems; only accepted rows may
-    be used as training input. `articles` are {id, text, title}; chunk_words 0 = whole articles.
-    """
+def chunk_items(articles: list[dict], chunk_words: int) -> list[dict]:
+    """The neutralize role's items: one per chunk of each article {id, text, title}, with its
+    fact checklist (`facts`; the Fact objects in `_facts`); chunk_words 0 = whole articles."""
     parts = []
     for article in articles:
         texts = chunks(article["text"], chunk_words) if chunk_words else [article["text"]]
@@ -118,6 +114,17 @@ def faithful_rewrites(session, articles: list[dict], chunk_words: int, check_cut
                     "_facts": facts,
                 }
             )
+    return parts
+
+
+def faithful_rewrites(session, articles: list[dict], chunk_words: int, check_cut_off: bool = True):
+    """({post_id: row} for every article whose chunks all parsed, accepted or not; failure rows).
+
+    A row has summary, neutral, facts (the inventory), accepted, repaired (chunks asked twice),
+    dropped (sentences taken out), chunks, and the last answer's problems; only accepted rows may
+    be used as training input. `articles` are {id, text, title}; chunk_words 0 = whole articles.
+    """
+    parts = chunk_items(articles, chunk_words)
     failures: list[dict] = []
     first = session.runner.outputs(ROLE, parts, failures)
     answers, found, dropped, asked = {}, {}, {}, []
