@@ -1,7 +1,9 @@
 """Batched generation from a local causal-LM folder with its chat template: K samples per prompt.
 
 Prompts are sorted by length and padded on the left, so a batch wastes little on padding; each
-batch is seeded from `seed` and its position, so a run is repeatable on the same machine.
+batch is seeded from `seed` and its position, so a run is repeatable on the same machine. The KV
+cache is allocated once per batch (a static cache): the default one grows by concatenation, which
+on 2 cores cost a quarter of every decoding step (measured with torch.profiler).
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ class Generator:
                     max_new_tokens=params.max_new_tokens,
                     num_return_sequences=params.samples,
                     pad_token_id=self.tokenizer.pad_token_id,
+                    cache_implementation="static",
                     **(sampling if params.temperature > 0 else {"do_sample": False}),
                 )
             texts = self.tokenizer.batch_decode(ids[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)

@@ -32,6 +32,8 @@ COLUMNS = [  # (metrics key, heading, digits)
     ("words", "words", 0),
 ]
 EXAMPLES = 3
+ABLATION_ARMS = [("own", "own (the author's earlier post)"), ("shuffled", "shuffled (another user's post)"), ("none", "none")]
+ABLATION_KEYS = [("rougeL", "ROUGE-L"), ("bleu", "BLEU"), ("style_sim", "style sim.")]
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>SAG evaluation report</title>
@@ -70,6 +72,14 @@ article, scored the same way.</p>
 {% for key in paired %}{% set d = c[key] %}<td class="{{ 'sig' if d.significant else '' }}">{{ fmt(d['diff'], 2) }}
 [{{ fmt(d.low, 2) }}, {{ fmt(d.high, 2) }}]</td>{% endfor %}</tr>{% endfor %}</table>
 <p>Bold: the interval excludes 0 ({{ significant }} of {{ total }} differences).</p>
+{% set ra = m.reference_ablation %}{% if ra %}<h2>Reference ablation (SAG Table 7)</h2>
+<p>The S-SFT model given the author's own earlier post as the style reference, another user's post, or none,
+on the same {{ ra.targets }} test targets; differences against the own reference (paired bootstrap, 95% interval).</p>
+<table><tr><th>reference</th>{% for key, head in ablation_keys %}<th>{{ head }}</th>{% endfor %}{% for key, head in ablation_keys %}<th>{{ head }} vs own</th>{% endfor %}</tr>
+{% for arm, label in ablation_arms %}<tr><td>{{ label }}</td>{% for key, _ in ablation_keys %}<td>{{ fmt(ra.means[arm][key], 3 if key == "style_sim" else 2) }}</td>{% endfor %}
+{% for key, _ in ablation_keys %}{% if arm == "own" %}<td></td>{% else %}{% set d = ra.differences[arm][key] %}<td class="{{ 'sig' if d.significant else '' }}">{{ fmt(d['diff'], 3) }}
+[{{ fmt(d.low, 3) }}, {{ fmt(d.high, 3) }}]</td>{% endif %}{% endfor %}</tr>{% endfor %}</table>
+<p>{{ ra.summary }}</p>{% endif %}
 <h2>Plots</h2><div class="plots">{% for title, svg in plots %}<figure aria-label="{{ title }}">{{ svg | safe }}</figure>{% endfor %}</div>
 <h2>Examples</h2>
 {% for ex in examples %}<h3>Target {{ ex.target }} (author {{ ex.user }})</h3>
@@ -182,6 +192,8 @@ def write_report(
             corpus=corpus,
             columns=COLUMNS,
             paired=PAIRED,
+            ablation_arms=ABLATION_ARMS,
+            ablation_keys=ABLATION_KEYS,
             fmt=_fmt,
             none=None,
             baseline=metrics.get("baseline", "the baseline"),

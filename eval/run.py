@@ -13,6 +13,7 @@ from common.generate import Generator, SamplingParams
 from common.device import batch_size
 from curation.embeddings import encode, load_model
 from eval import scoring
+from eval.reference_ablation import reference_ablation
 from eval.systems import SMALL, EvalParams, small_prompt
 from llm.roles import factcheck
 from llm.roles.collaborate import DRAFT, WRITE
@@ -152,5 +153,6 @@ def evaluate(
     metrics["comparisons"] = scoring.comparisons(
         {s: m for s, m in by_system.items() if m}, params.baseline, params.bootstrap, params.seed
     )
+    metrics["reference_ablation"] = reference_ablation(by_system, params.bootstrap, params.seed)
     metrics["generate_seconds"] = round(generate_seconds, 1)
     return rows, metrics

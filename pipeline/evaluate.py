@@ -103,8 +103,12 @@ def main(
         rows, metrics = evaluate(targets, authors, folders, style, semantic, params, data, session)
         write_table(pl.DataFrame(rows, infer_schema_length=None), out_dir / "eval_outputs.parquet")
         write_llm_tables(session, out_dir, "eval_failures.parquet")
+    test_targets = int(frame["test_targets"][0]) if len(frame) else 0
     metrics |= context | {
-        "test_targets": int(frame["test_targets"][0]) if len(frame) else 0,
+        "test_targets": test_targets,
+        "why_fewer_targets": (
+            f"evaluate.max_targets={params.max_targets}: a seeded sample" if len(targets) < test_targets else None
+        ),
         "seconds": round(time.perf_counter() - start, 1),
         **session.stats,
     }

@@ -34,7 +34,10 @@ def main(
         params = dataclasses.replace(params, variant=variant)
     table = read_table(sft_path, "build_sft")
     mine = table.filter(pl.col("variant") == params.variant) if "prompt" in table.columns else table.clear()
-    examples = mine.select("prompt", "completion").to_dicts() if len(mine) else []
+    if "split" not in mine.columns:  # a set built before align rows were written: all train
+        mine = mine.with_columns(split=pl.lit("train"))
+    examples = mine.filter(pl.col("split") == "train").select("prompt", "completion").to_dicts()
+    held_out = held_out_sample(mine.filter(pl.col("split") == "align"), params)
     if not examples:
         why = f"0 training examples for sft.variant={params.variant!r} at this filter.threshold"
         start = plain_model_dir(params.model, "sft.model")
@@ -42,7 +45,11 @@ def main(
             start, model_out, live_dir, metrics_path, why, variant=params.variant, profile=params.profile
         )
     shutil.rmtree(model_out, ignore_errors=True)
-    metrics = {"variant": params.variant, "profile": params.profile, **train(examples, params, model_out, live_dir)}
+    metrics = {
+        "variant": params.variant,
+        "profile": params.profile,
+        **train(examples, params, model_out, live_dir, held_out=held_out),
+    }
     write_card(
         model_out,
         f"S-SFT ({params.variant})",
@@ -53,3 +60,10 @@ def main(
     )
     write_metrics(metrics, metrics_path)
     return metrics
+
+
+def held_out_sample(align, params) -> list[dict]:
+    """A seeded sample of align-split examples (all when sft.held_out_examples is 0 or larger)."""
+    if params.held_out_examples and len(align) > params.held_out_examples:
+        align = align.sample(params.held_out_examples, seed=params.seed)
+    return align.select("prompt", "completion").to_dicts()

@@ -81,13 +81,14 @@ def run_pipeline(project: Path, server: LoopbackOpenAI) -> None:
     assert json.loads((project / "metrics/select.json").read_text())["pairs_kept"] == 20 * 3  # best ref per target
     probability = "SELECT min(score) >= 0 AND max(score) <= 1 AS ok, count(char3_cos) = count(*) AS raw FROM pairs"
     assert sh(project, "sag", "sql", probability, "--format", "csv").split() == ["ok,raw", "true,true"]
-    leaked = "SELECT count(*) AS n FROM sft JOIN articles a ON a.post_id = sft.target_post_id WHERE a.split <> 'train'"
+    leaked = "SELECT count(*) AS n FROM sft JOIN articles a ON a.post_id = sft.target_post_id WHERE a.split = 'test' OR a.split <> sft.split"
     assert sh(project, "sag", "sql", leaked, "--format", "csv").split() == ["n", "0"]
     neutral = json.loads((project / "metrics/neutralize.json").read_text())
     assert neutral["backend"] == "openai" and neutral["neutralized"] == neutral["targets"] > 0 and neutral["calls"] > 0
     # Training: the small model was trained (S-SFT, then DPO on C-DPO and judge pairs from align users only).
     sft = json.loads((project / "metrics/sft.json").read_text())
     assert sft["steps"] == 2 and sft["final_loss"] is not None and (project / "models/sft/README.md").exists()
+    assert sft["held_out_examples"] > 0 and sft["held_out_loss_base"] > 0 and sft["held_out_loss"] > 0  # align users
     built = json.loads((project / "metrics/build_dpo.json").read_text())
     assert built["prompts"] == 2 and built["samples"] == 6 and built["cdpo"]["pairs"] == 6 and built["failures"] == {}
     assert built["cdpo"]["length_ratio"] > 1  # the loopback corrector adds a fact
@@ -102,6 +103,7 @@ def run_pipeline(project: Path, server: LoopbackOpenAI) -> None:
     assert set(ev["systems"]) == {*systems, "human"} and ev["targets"] == min(4, ev["test_targets"]) >= 2
     assert all(ev["systems"][s]["faithful_judged"] == ev["targets"] for s in systems)
     assert set(ev["comparisons"]) == {f"{s} - sft" for s in systems if s != "sft"}
+    assert ev["reference_ablation"]["targets"] == ev["targets"] and ev["reference_ablation"]["summary"]
     per_system = "SELECT count(DISTINCT system) AS s, count(*) AS n, bool_and(a.split = 'test') AS ok FROM eval_outputs e JOIN articles a ON a.post_id = e.target_post_id"
     assert sh(project, "sag", "sql", per_system, "--format", "csv").split()[1] == f"8,{8 * ev['targets']},true"
     assert (project / "models/sft_vanilla/config.json").exists() and (project / "models/sft_tst/config.json").exists()

@@ -6,11 +6,12 @@ prompt/completion format (the loss is computed on the completion, the author's a
     tst:      N + R -> article   (text style transfer, their Tab. 6)
     noref:    S + N -> article   (no reference)
 
-Only train-split users: align-split users are kept for C-DPO and test-split users for evaluation.
+Train-split users are trained on; align-split users' examples are written too (`split` = align),
+only to measure held-out loss (they also serve C-DPO); test-split users never appear here.
 Over-long inputs are cut on purpose, the style reference first, and every cut is counted.
 
 in:  selected_pairs (user_id, ref_post_id, target_post_id), neutral (post_id, summary, neutral), articles
-out: sft  variant, user_id, target_post_id, ref_post_id, prompt, completion, ref_truncated, input_truncated
+out: sft  variant, split, user_id, target_post_id, ref_post_id, prompt, completion, ref_truncated, input_truncated
 """
 
 from __future__ import annotations
@@ -91,8 +92,8 @@ def build_examples(pairs: pl.DataFrame, neutral: pl.DataFrame, articles: pl.Data
         .join(text.rename({"post_id": "target_post_id", "text": "article"}), on="target_post_id")
         .join(text.select("post_id", reference="text").rename({"post_id": "ref_post_id"}), on="ref_post_id")
     )
-    train = joined.filter(pl.col("split") == "train")
-    with_neutral = train.join(
+    kept = joined.filter(pl.col("split").is_in(["train", "align"]))
+    with_neutral = kept.join(
         neutral.select("post_id", "summary", "neutral"), left_on="target_post_id", right_on="post_id"
     )
     rows = []
@@ -102,6 +103,7 @@ def build_examples(pairs: pl.DataFrame, neutral: pl.DataFrame, articles: pl.Data
             rows.append(
                 {
                     "variant": variant,
+                    "split": row["split"],
                     "user_id": row["user_id"],
                     "target_post_id": row["target_post_id"],
                     "ref_post_id": row["ref_post_id"],
@@ -111,14 +113,23 @@ def build_examples(pairs: pl.DataFrame, neutral: pl.DataFrame, articles: pl.Data
                     "input_truncated": input_cut,
                 }
             )
-    frame = pl.DataFrame(rows) if rows else pl.DataFrame(schema={"variant": pl.String})
-    per_variant = frame.group_by("variant").len() if rows else pl.DataFrame({"variant": [], "len": []})
+    frame = pl.DataFrame(rows) if rows else pl.DataFrame(schema={"variant": pl.String, "split": pl.String})
+
+    def per_variant(split: str) -> dict:
+        return dict(sorted(frame.filter(pl.col("split") == split).group_by("variant").len().iter_rows()))
+
+    def count(table: pl.DataFrame, split: str) -> int:
+        return int((table.get_column("split") == split).sum())
+
     metrics = {
         "pairs_in": len(pairs),
-        "train_pairs": len(train),
-        "not_train_split": len(joined) - len(train),
-        "train_pairs_without_neutral": len(train) - len(with_neutral),
-        "examples": dict(sorted(per_variant.iter_rows())),
+        "train_pairs": count(joined, "train"),
+        "align_pairs": count(joined, "align"),
+        "test_split_pairs": count(joined, "test"),  # never written: evaluation users stay out of training data
+        "train_pairs_without_neutral": count(joined, "train") - count(with_neutral, "train"),
+        "align_pairs_without_neutral": count(joined, "align") - count(with_neutral, "align"),
+        "examples": per_variant("train"),
+        "align_examples": per_variant("align"),  # held out: the sft stage measures loss on them
         "reference_truncated": int(frame.get_column("ref_truncated").sum()) if rows else 0,
         "input_truncated": int(frame.get_column("input_truncated").sum()) if rows else 0,
     }

@@ -7,6 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from eval.reference_ablation import reference_ablation
 from eval.report import write_report
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -42,6 +43,17 @@ def report(tmp_path) -> Path:
         "seconds": 1.0,
         "systems": {"sft": SYSTEM, "dpo": SYSTEM},
         "comparisons": {"dpo - sft": dict.fromkeys(["rougeL", "bleu", "style_sim", "unsupported_facts"], DIFF)},
+        "reference_ablation": reference_ablation(
+            {
+                system: [
+                    {"target_post_id": f"t{i}", "rougeL": 20.0 + i, "bleu": 4.0, "style_sim": 0.5 - shift}
+                    for i in range(6)
+                ]
+                for system, shift in (("sft", 0.0), ("sft_shuffled", 0.1), ("sft_noref", 0.0))
+            },
+            200,
+            0,
+        ),
     }
     (tmp_path / "metrics.json").write_text(json.dumps(metrics))
     pl.DataFrame(
@@ -66,6 +78,10 @@ def test_the_page_holds_every_section_and_escapes_outputs(report):
     assert "2 of 9 test-split targets" in html and "a seeded sample" in html and "extractive" in html
     assert html.count("<svg") == 1 and "Kept pairs and targets vs filter.threshold" in html
     assert "1 of 4" not in html and "4 of 4 differences" in html
+    ablation = html[html.index("Reference ablation (SAG Table 7)") :]
+    assert "same 6 test targets" in ablation and "shuffled (another user&#39;s post)" in ablation
+    assert '<td class="sig">-0.100' in ablation  # the shuffled reference's style loss, marked significant
+    assert "lowers style similarity by 0.1" in ablation and "no reference leaves ROUGE-L" in ablation
 
 
 def test_the_page_renders_in_headless_chromium_without_console_errors(report, tmp_path):

@@ -35,6 +35,21 @@ def test_sft_logs_loss_and_changes_the_weights(tiny_lm, tmp_path, lora):
     assert changed, "training left every weight as it was"
 
 
+def test_held_out_loss_is_measured_on_the_base_model_and_after_training(tiny_lm, tmp_path):
+    held_out = [
+        chat_example(
+            f"Summary: meeting number {i} about gardens.", f"so yeah, meeting {i} went fine, gardens again!! cheers"
+        )
+        for i in (8, 9)
+    ]
+    params = SFTParams(model=str(tiny_lm), profiles=cpu_profile("sft", **FAST))
+    metrics = train(EXAMPLES, params, tmp_path / "model", tmp_path / "live", progress=False, held_out=held_out)
+    assert metrics["held_out_examples"] == 2
+    assert metrics["held_out_loss"] < metrics["held_out_loss_base"]  # what it learned carries to unseen examples
+    without = train(EXAMPLES, params, tmp_path / "again", tmp_path / "live2", progress=False)
+    assert without["held_out_examples"] == 0 and without["held_out_loss"] is None
+
+
 def test_the_loss_is_on_the_completion_only(tiny_lm, tmp_path):
     trainer = make_trainer(
         EXAMPLES[:2], SFTParams(model=str(tiny_lm), profiles=cpu_profile("sft", **FAST)), tmp_path, progress=False

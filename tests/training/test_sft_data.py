@@ -6,24 +6,33 @@ from training.sft_data import SFTDataParams, build_examples, render_prompt
 
 ARTICLES = pl.DataFrame(
     {
-        "post_id": ["a0", "a1", "a2", "t0", "t1"],
-        "user_id": ["ann", "ann", "ann", "tom", "tom"],
-        "split": ["train", "train", "train", "test", "test"],
-        "text": ["ann's first post", "ann's second post", "ann's third post", "tom one", "tom two"],
+        "post_id": ["a0", "a1", "a2", "t0", "t1", "l0", "l1"],
+        "user_id": ["ann", "ann", "ann", "tom", "tom", "lea", "lea"],
+        "split": ["train", "train", "train", "test", "test", "align", "align"],
+        "text": ["ann's first post", "ann's second post", "ann's third post", "tom one", "tom two", "lea 0", "lea 1"],
     }
 )
 PAIRS = pl.DataFrame(
-    {"user_id": ["ann", "ann", "tom"], "ref_post_id": ["a0", "a1", "t0"], "target_post_id": ["a1", "a2", "t1"]}
+    {
+        "user_id": ["ann", "ann", "tom", "lea"],
+        "ref_post_id": ["a0", "a1", "t0", "l0"],
+        "target_post_id": ["a1", "a2", "t1", "l1"],
+    }
 )
-NEUTRAL = pl.DataFrame({"post_id": ["a1", "t1"], "summary": ["S1", "ST"], "neutral": ["N1", "NT"]})
+NEUTRAL = pl.DataFrame({"post_id": ["a1", "t1", "l1"], "summary": ["S1", "ST", "SL"], "neutral": ["N1", "NT", "NL"]})
 
 
-def test_examples_are_train_split_only_and_in_trl_format():
+def test_train_users_are_trained_on_align_users_held_out_and_test_users_absent():
     frame, metrics = build_examples(PAIRS, NEUTRAL, ARTICLES, SFTDataParams())
-    assert set(frame.get_column("user_id")) == {"ann"}  # the test user never reaches training data
-    assert metrics["not_train_split"] == 1 and metrics["train_pairs_without_neutral"] == 1  # a2 has no neutral yet
+    assert set(frame.get_column("user_id")) == {"ann", "lea"}  # the test user never reaches this set
+    assert frame.group_by("split").agg(pl.col("user_id").unique()).sort("split").rows() == [
+        ("align", ["lea"]),
+        ("train", ["ann"]),
+    ]
+    assert metrics["test_split_pairs"] == 1 and metrics["train_pairs_without_neutral"] == 1  # a2 has no neutral yet
     assert metrics["examples"] == {"noref": 1, "sag": 1, "tst": 1, "vanilla": 1}
-    row = frame.filter(pl.col("variant") == "sag").row(0, named=True)
+    assert metrics["align_examples"] == {"noref": 1, "sag": 1, "tst": 1, "vanilla": 1}
+    row = frame.filter((pl.col("variant") == "sag") & (pl.col("split") == "train")).row(0, named=True)
     assert row["prompt"][0]["role"] == "user" and row["completion"] == [
         {"role": "assistant", "content": "ann's second post"}
     ]
