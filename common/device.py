@@ -28,7 +28,7 @@ class ComputeParams:
     device: str = "auto"
     # Texts per encode() batch and prompts per generate() call, by device class.
     embed_batch_size: dict = field(default_factory=lambda: {"cpu": 32, "cuda": 256})
-    generate_batch_size: dict = field(default_factory=lambda: {"cpu": 8, "cuda": 64})
+    generate_batch_size: dict = field(default_factory=lambda: {"cpu": 16, "cuda": 64})
 
     def __post_init__(self):
         if not isinstance(self.device, str) or not _SPEC.match(self.device):

@@ -33,7 +33,7 @@ COLUMNS = [  # (metrics key, heading, digits)
 ]
 EXAMPLES = 3
 ABLATION_ARMS = [("own", "own (the author's earlier post)"), ("shuffled", "shuffled (another user's post)"), ("none", "none")]
-ABLATION_KEYS = [("rougeL", "ROUGE-L"), ("bleu", "BLEU"), ("style_sim", "style sim.")]
+ABLATION_KEYS = [("rougeL", "ROUGE-L"), ("bleu", "BLEU (per target)"), ("style_sim", "style sim.")]
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>SAG evaluation report</title>

@@ -39,8 +39,8 @@ SYSTEMS = ("llm", *SMALL)
 class EvalParams:
     systems: list = field(default_factory=lambda: list(SYSTEMS))
     baseline: str = "sft"  # differences (with paired bootstrap intervals) are taken against this system
-    max_targets: int = 20  # test-split targets to evaluate, a seeded sample; 0 = all
-    max_new_tokens: int = 160
+    max_targets: int = 0  # test-split targets to evaluate: 0 = all, else a seeded sample
+    max_new_tokens: int = 128
     judge: bool = True  # the hallucination judge (LLM layer); the deterministic check always runs
     bootstrap: int = 2000  # resamples for the paired bootstrap
     seed: int = 13

@@ -33,11 +33,13 @@ def main(
     if variant:
         params = dataclasses.replace(params, variant=variant)
     table = read_table(sft_path, "build_sft")
-    mine = table.filter(pl.col("variant") == params.variant) if "prompt" in table.columns else table.clear()
-    if "split" not in mine.columns:  # a set built before align rows were written: all train
-        mine = mine.with_columns(split=pl.lit("train"))
-    examples = mine.filter(pl.col("split") == "train").select("prompt", "completion").to_dicts()
-    held_out = held_out_sample(mine.filter(pl.col("split") == "align"), params)
+    examples, held_out = [], []
+    if "prompt" in table.columns:  # an empty set (no pair kept at this threshold) has no columns to read
+        mine = table.filter(pl.col("variant") == params.variant)
+        if "split" not in mine.columns:  # a set built before align rows were written: all train
+            mine = mine.with_columns(split=pl.lit("train"))
+        examples = mine.filter(pl.col("split") == "train").select("prompt", "completion").to_dicts()
+        held_out = held_out_sample(mine.filter(pl.col("split") == "align"), params)
     if not examples:
         why = f"0 training examples for sft.variant={params.variant!r} at this filter.threshold"
         start = plain_model_dir(params.model, "sft.model")

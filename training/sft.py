@@ -28,7 +28,7 @@ class SFTParams:
     profile: str = "cpu"
     profiles: dict = field(default_factory=dict)  # name -> settings, from params.yaml
     seed: int = 13
-    held_out_examples: int = 64  # align-split examples the held-out loss is measured on (seeded sample); 0 = all
+    held_out_examples: int = 32  # align-split examples the held-out loss is measured on (seeded sample); 0 = all
 
     def __post_init__(self):
         if self.variant not in VARIANTS:

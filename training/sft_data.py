@@ -39,8 +39,8 @@ INSTRUCTION = "Write the author's post. Keep every fact; write it the way the au
 @dataclass(frozen=True)
 class SFTDataParams:
     variants: list = field(default_factory=lambda: list(VARIANTS))
-    max_ref_words: int = 120  # the style reference is cut first
-    max_input_words: int = 400  # then summary and neutral text, if the whole input is still longer
+    max_ref_words: int = 80  # the style reference is cut first
+    max_input_words: int = 250  # then summary and neutral text, if the whole input is still longer
 
     def __post_init__(self):
         unknown = [v for v in self.variants if v not in VARIANTS]
