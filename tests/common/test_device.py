@@ -29,7 +29,7 @@ def gpus(monkeypatch):
 
 def test_auto_is_cpu_without_a_gpu_and_cuda_with_one(gpus):
     gpus(0)
-    assert configure(ComputeParams()) == "cpu" and compute.batch_size("generate") == 8
+    assert configure(ComputeParams()) == "cpu" and compute.batch_size("generate") == 16
     gpus(2)
     assert configure(ComputeParams()) == "cuda" and compute.batch_size("embed") == 256
     assert configure(ComputeParams(device="cuda:1")) == "cuda:1" and compute.device_class() == "cuda"
