@@ -40,7 +40,7 @@ def run(name: str, changes: dict, variant: str, sft_path: Path, out: Path) -> di
     import polars as pl
 
     from pipeline.params import load_section
-    from pipeline.sft import held_out_sample
+    from pipeline.sft import split_examples
     from training.sft import SFTParams, train
 
     section = load_section("sft", ROOT / "params.yaml")
@@ -48,9 +48,7 @@ def run(name: str, changes: dict, variant: str, sft_path: Path, out: Path) -> di
     params = SFTParams(
         variant=variant, profiles={"cpu": cpu}, seed=section["seed"], held_out_examples=section["held_out_examples"]
     )
-    table = pl.read_parquet(sft_path).filter(pl.col("variant") == variant)
-    examples = table.filter(pl.col("split") == "train").select("prompt", "completion").to_dicts()
-    held_out = held_out_sample(table.filter(pl.col("split") == "align"), params)
+    examples, held_out = split_examples(pl.read_parquet(sft_path), params)
     start = time.perf_counter()
     metrics = train(examples, params, out / name / "model", out / name / "live", progress=False, held_out=held_out)
     return {"name": name, "seconds": time.perf_counter() - start, **metrics}

@@ -21,8 +21,6 @@ def main(
 ) -> dict:
     import dataclasses
 
-    import polars as pl
-
     from common.models import plain_model_dir
     from pipeline.untrained import pass_through
     from training.sft import SFTParams, train
@@ -33,13 +31,7 @@ def main(
     if variant:
         params = dataclasses.replace(params, variant=variant)
     table = read_table(sft_path, "build_sft")
-    examples, held_out = [], []
-    if "prompt" in table.columns:  # an empty set (no pair kept at this threshold) has no columns to read
-        mine = table.filter(pl.col("variant") == params.variant)
-        if "split" not in mine.columns:  # a set built before align rows were written: all train
-            mine = mine.with_columns(split=pl.lit("train"))
-        examples = mine.filter(pl.col("split") == "train").select("prompt", "completion").to_dicts()
-        held_out = held_out_sample(mine.filter(pl.col("split") == "align"), params)
+    examples, held_out = split_examples(table, params)
     if not examples:
         why = f"0 training examples for sft.variant={params.variant!r} at this filter.threshold"
         start = plain_model_dir(params.model, "sft.model")
@@ -64,8 +56,16 @@ def main(
     return metrics
 
 
-def held_out_sample(align, params) -> list[dict]:
-    """A seeded sample of align-split examples (all when sft.held_out_examples is 0 or larger)."""
+def split_examples(table, params) -> tuple[list[dict], list[dict]]:
+    """(train examples, held-out sample) of `params.variant`: train-split rows, and a seeded sample of
+    align-split rows (all when sft.held_out_examples is 0 or larger than their number)."""
+    import polars as pl
+
+    if "prompt" not in table.columns:  # an empty set (no pair kept at this threshold) has no columns to read
+        return [], []
+    mine = table.filter(pl.col("variant") == params.variant)
+    align = mine.filter(pl.col("split") == "align")
     if params.held_out_examples and len(align) > params.held_out_examples:
         align = align.sample(params.held_out_examples, seed=params.seed)
-    return align.select("prompt", "completion").to_dicts()
+    train = mine.filter(pl.col("split") == "train")
+    return train.select("prompt", "completion").to_dicts(), align.select("prompt", "completion").to_dicts()
