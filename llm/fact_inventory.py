@@ -37,7 +37,7 @@ PATTERNS = {
     "phone": r"\(?\b\d{3}\)?[ .-]?\d{3}[ .-]\d{4}\b",
     "time": r"\b\d{1,2}:\d{2}(?::\d{2})?(?:\s?[ap]\.?m\.?)?|\b\d{1,2}\s?[ap]\.?m\.?(?!\w)",
     "quantity": rf"\b{_NUM}\s?{_UNIT}(?![a-z])",
-    "command": r"(?<![\w-])--?[A-Za-z][\w-]+|(?<![\w.])(?:~|\.{1,2})?/[\w.-]+(?:/[\w.-]+)+/?"
+    "command": r"(?<![\w-])--?[a-z][\w-]+|(?<![\w.])(?:~|\.{1,2})?/[\w.-]+(?:/[\w.-]+)+/?"
     r"|\b[\w.-]+\.(?:c|h|py|pl|sh|conf|cf|cfg|rc|rpm|tar|gz|tgz|bz2|zip|txt|html?|cgi|exe|dll|so|deb|mp3|pdf|jpg|gif|png|el|java)\b"
     r"|\b[a-z]\w*_\w+\b|\b\w+\(\)",
     "quoted": r"\"[^\"\n]{3,60}\"",
@@ -57,10 +57,19 @@ _COMMON_WORDS = """a an the i i'm i've i'd i'll it it's its this that these thos
     however anyway maybe perhaps sure here please note see let us me mr mrs ms dr
     btw imo imho fwiw afaik iirc fyi lol rofl lmao omg wtf ps"""
 _COMMON = set(_COMMON_WORDS.split())
+# Words that open a sentence before a name ("Because Hamza ...", "Even RH ...").
+_OPENER_WORDS = """because even under after before since while although though unless until like unlike
+    without about above below over into onto against between through during via plus both either neither every
+    each many most several such other another whose never always often sometimes again once twice being having
+    only still yet today yesterday tomorrow"""
+_OPENERS = _COMMON | set(_OPENER_WORDS.split())
 _NUMBERS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen"
 _NUMBER_WORDS = [*_NUMBERS.split(), "seventeen", "eighteen", "nineteen", "twenty"]
 _WORD_NUMBER = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b")
-_SENTENCE_START = re.compile(r"(?:^|[.!?:]\s+|\n\s*)$")
+# Where a sentence starts: after its end (a closing quote or bracket may follow) or a line break,
+# with opening quotes, brackets, bullets or a sign-off dash before the word.
+_SENTENCE_START = re.compile(r"(?:^|[.!?:][\"')\]]*\s+|\n)[\s\"'(\[*>~-]*$")
+_CLITIC = re.compile(r"'(?:t|d|ll|re|ve|s|m)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -114,6 +123,8 @@ def _is_fact(kind: str, span: str, start: int, text: str) -> bool:
     at_start = bool(_SENTENCE_START.search(text[:start]))
     if len(words) == 1 and span.lower() in _COMMON:
         return False
+    if len(words) == 1 and _CLITIC.search(span) and _CLITIC.sub("", span.lower()) in _COMMON | _english_words():
+        return False  # "Don't", "You'd": a plain word with its clitic
     # A sentence's first word is capitalised anyway: a fact only if it is not a plain word, or
     # part of a longer name ("Brad Clements"), or written capitalised elsewhere mid-sentence.
     if at_start and len(words) == 1 and span[1:].islower():
@@ -136,6 +147,9 @@ def inventory(text: str) -> list[Fact]:
             if kind == "name":  # drop common words the pattern swallowed at the start ("The Dell")
                 words = span.split()
                 while words and words[0].lower() in _COMMON:
+                    start += len(words.pop(0)) + 1
+                # "Because Hamza", "Even RH": a function word opening the sentence is not part of the name
+                if len(words) > 1 and words[0].lower() in _OPENERS and _SENTENCE_START.search(text[:start]):
                     start += len(words.pop(0)) + 1
                 span = " ".join(words)
             if not span or not _is_fact(kind, span, start, text):

@@ -1,7 +1,10 @@
 """Rewrite, verify, repair: neutral rewrites that keep every fact of the article, or a failure.
 
-    rewrites, failures = faithful_rewrites(session, articles, chunk_words=80)
+    rewrites, failures = faithful_rewrites(session, articles, chunk_words=80, frame=True)
 
+0. With `frame`, header lines, lines holding only a link or an address, and the closing block
+   (sign-off, signature, a footer) are not the model's: the neutral text states them as they are
+   (llm/verbatim_lines.py). Facts, not style, and the lines a 1.5B model most often dropped.
 1. Each article is cut into chunks of whole paragraphs of at most `chunk_words` words (a longer
    paragraph is cut between sentences): a 1.5B model rewrites 100-odd words well and drops facts
    from 500. A chunk goes to the neutralize role with its fact checklist (llm/fact_inventory.py).
@@ -26,6 +29,7 @@ import re
 from llm.answers import SENTENCE
 from llm.fact_inventory import Fact, invented, inventory, missing
 from llm.roles.neutralize import ADD_FACTS, ROLE
+from llm.verbatim_lines import Post, frame_links, split_post
 
 _PARAGRAPH = re.compile(r"\n\s*\n")
 _FINISHED = re.compile(r"[.!?…:;][\"')\]]*\s*$")
@@ -96,14 +100,24 @@ def without_problem_sentences(chunk: str, answer: dict, check_cut_off: bool) -> 
     return out, dropped
 
 
-def chunk_items(articles: list[dict], chunk_words: int) -> list[dict]:
+def chunk_items(articles: list[dict], chunk_words: int, frame: bool = False) -> list[dict]:
     """The neutralize role's items: one per chunk of each article {id, text, title}, with its
-    fact checklist (`facts`; the Fact objects in `_facts`); chunk_words 0 = whole articles."""
+    fact checklist (`facts`; the Fact objects in `_facts`); chunk_words 0 = whole articles.
+
+    With `frame`, the post's header lines, link lines and closing block (llm/verbatim_lines.py)
+    are not the model's: a part's `verbatim` lines go into the neutral text as they are, and a
+    part with no prose left (`text` empty) is never sent.
+    """
     parts = []
     for article in articles:
-        texts = chunks(article["text"], chunk_words) if chunk_words else [article["text"]]
-        for k, text in enumerate(texts):
-            facts = inventory(text)
+        post = split_post(article["text"]) if frame else Post("", article["text"], "")
+        links = list(post.links)
+        pieces = [("", [post.head])] if post.head else []
+        body = chunks(post.body, chunk_words) if chunk_words and post.body.strip() else [post.body]
+        pieces += [frame_links(text, links) for text in body]
+        pieces += [("", [post.tail])] if post.tail else []
+        for k, (text, verbatim) in enumerate(pieces):
+            facts = inventory(text) if text.strip() else []
             parts.append(
                 {
                     "id": article["id"],
@@ -112,23 +126,30 @@ def chunk_items(articles: list[dict], chunk_words: int) -> list[dict]:
                     "title": article.get("title"),
                     "facts": [f.text for f in facts],
                     "_facts": facts,
+                    "verbatim": verbatim,
+                    "_verbatim_facts": [f.text for line in verbatim for f in inventory(line)],
                 }
             )
     return parts
 
 
-def faithful_rewrites(session, articles: list[dict], chunk_words: int, check_cut_off: bool = True):
+def faithful_rewrites(session, articles: list[dict], chunk_words: int, check_cut_off: bool = True, frame: bool = False):
     """({post_id: row} for every article whose chunks all parsed, accepted or not; failure rows).
 
     A row has summary, neutral, facts (the inventory), accepted, repaired (chunks asked twice),
-    dropped (sentences taken out), chunks, and the last answer's problems; only accepted rows may
-    be used as training input. `articles` are {id, text, title}; chunk_words 0 = whole articles.
+    dropped (sentences taken out), chunks, verbatim (framed lines: head, links, closing block), and
+    the last answer's problems; only accepted rows may be used as training input. `articles` are
+    {id, text, title}; chunk_words 0 = whole articles; `frame`: see `chunk_items`.
     """
-    parts = chunk_items(articles, chunk_words)
+    parts = chunk_items(articles, chunk_words, frame)
     failures: list[dict] = []
-    first = session.runner.outputs(ROLE, parts, failures)
+    prose = [p for p in parts if p["text"].strip()]
+    first = session.runner.outputs(ROLE, prose, failures)
     answers, found, dropped, asked = {}, {}, {}, []
     for p in parts:
+        if not p["text"].strip():
+            answers[p["key"]] = {"summary": "", "neutral": ""}
+            continue
         if p["key"] not in first:
             continue
         key = p["key"]
@@ -172,14 +193,21 @@ def _assemble(parts: list[dict], answers: dict, found: dict, repaired: set, drop
     for post_id, mine in by_article.items():
         if not all(p["key"] in answers for p in mine):
             continue  # a chunk never parsed: already a failure row of the runner's
-        rows[post_id] = {
-            "summary": " ".join(answers[p["key"]]["summary"] for p in mine),
-            "neutral": "\n\n".join(answers[p["key"]]["neutral"] for p in mine),
-            "facts": [f for p in mine for f in p["facts"]],
+        row = rows[post_id] = {
+            "summary": " ".join(s for p in mine if (s := answers[p["key"]]["summary"])),
+            "neutral": "\n\n".join(n for p in mine if (n := _with_verbatim(answers[p["key"]]["neutral"], p))),
+            "facts": [f for p in mine for f in p["facts"] + p["_verbatim_facts"]],
             "accepted": not any(found.get(p["key"]) for p in mine),
             "repaired": sum(p["key"] in repaired for p in mine),
             "dropped": sum(dropped.get(p["key"], 0) for p in mine),
-            "chunks": len(mine),
+            "chunks": sum(bool(p["text"].strip()) for p in mine),
+            "verbatim": sum(len(p["verbatim"]) for p in mine),
             "_problems": [found.get(p["key"]) or {} for p in mine],
         }
+        if not row["summary"]:  # a post of framed lines only
+            row["summary"] = (SENTENCE.split(row["neutral"]) or [""])[0]
     return rows
+
+
+def _with_verbatim(neutral: str, part: dict) -> str:
+    return "\n".join(x for x in (neutral, *part["verbatim"]) if x)

@@ -22,8 +22,8 @@ class LlamaCppBackend:
             self.server.stop()
             raise
 
-    def complete(self, messages: list[dict], schema: dict | None = None) -> Completion:
-        return self.client.complete(messages, schema)
+    def complete(self, messages: list[dict], schema: dict | None = None, **sampling) -> Completion:
+        return self.client.complete(messages, schema, **sampling)
 
     def close(self) -> None:
         self.server.stop()

@@ -21,8 +21,9 @@ class OpenAIBackend:
             base_url=base_url or params.base_url, api_key=key, timeout=params.timeout_s, max_retries=params.max_retries
         )
 
-    def complete(self, messages: list[dict], schema: dict | None = None) -> Completion:
-        extra = {}
+    def complete(self, messages: list[dict], schema: dict | None = None, **sampling) -> Completion:
+        """One chat completion; `sampling`: extra settings such as frequency_penalty."""
+        extra = dict(sampling)
         if schema:  # grammar-constrained on llama.cpp and vLLM; structured outputs on OpenAI
             extra["response_format"] = {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}}
         response = self.client.chat.completions.create(

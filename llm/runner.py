@@ -26,6 +26,10 @@ from llm.answers import json_body
 from llm.cache import LLMCache, call_key
 from llm.types import Completion, LLMParams, Outcome, Role, RunStats
 
+# Sampling for the retry of an answer that ran out of tokens (OpenAI's parameter; llama.cpp and vLLM
+# take it too): repeated tokens are penalised, which breaks a greedy loop.
+LOOP_BREAKER = {"frequency_penalty": 0.5}
+
 
 class SpendLimitReached(Exception):
     pass
@@ -107,16 +111,19 @@ class LLMRunner:
 
     def _one(self, role: Role, item: dict) -> Outcome:
         messages = role.format_input(item)
-        response = None
+        response, overrides = None, {}
         for _ in range(self.params.parse_retries + 1):
             try:
-                response, finish = self._answer(role, item, messages)
+                response, finish = self._answer(role, item, messages, overrides)
             except SpendLimitReached:
                 return self._fail(item, "spend_limit", f"llm.max_calls={self.params.max_calls} reached")
             except Exception as exc:  # transport failure after the client's own retries
                 return self._fail(item, "call_failed", self._redact(f"{type(exc).__name__}: {str(exc)[:300]}"))
             if finish == "length":  # cut off: even if it parses, it is not the whole answer; ask again
                 reason, error = "truncated_answer", f"the answer reached llm.max_tokens={self.params.max_tokens}"
+                # A small model at temperature 0 that ran out of tokens was mostly looping: the same
+                # request would loop again, so the retry penalises repeated tokens.
+                overrides = LOOP_BREAKER
                 continue
             try:
                 output = role.parse_output(response)
@@ -139,7 +146,9 @@ class LLMRunner:
             return Outcome(item["id"], output, response=response)
         return self._fail(item, reason, error, response)
 
-    def _request(self, role: Role, messages: list[dict]) -> tuple[LLMParams, str, dict | None]:
+    def _request(
+        self, role: Role, messages: list[dict], overrides: dict | None = None
+    ) -> tuple[LLMParams, str, dict | None]:
         """(the role's params, the call's cache key, the JSON schema sent with it)."""
         params = self.params.for_role(role.name)
         extractive = params.backend == "extractive"
@@ -147,7 +156,7 @@ class LLMRunner:
         # that changing the baseline never serves stale answers.
         model = f"{params.model}@{_source_hash(role.baseline)}" if extractive else params.model
         schema = role.schema if params.json_schema and not extractive else None
-        generation = params.generation() | ({"json_schema": schema} if schema else {})
+        generation = params.generation() | (overrides or {}) | ({"json_schema": schema} if schema else {})
         return params, call_key(params.backend, model, role.version, generation, messages), schema
 
     def _prefetch(self, role: Role, params: LLMParams, items: list[dict]) -> None:
@@ -169,9 +178,10 @@ class LLMRunner:
             latency = (time.perf_counter() - start) / len(requests)
             self._prefetched |= {key: (done, latency) for key, done in answers.items()}
 
-    def _answer(self, role: Role, item: dict, messages: list[dict]) -> tuple[str, str]:
-        """(answer, finish reason): from the cache, else from the role's backend."""
-        params, key, schema = self._request(role, messages)
+    def _answer(self, role: Role, item: dict, messages: list[dict], overrides: dict | None = None) -> tuple[str, str]:
+        """(answer, finish reason): from the cache, else from the role's backend (`overrides`:
+        sampling settings beside params.generation(), part of the cache key)."""
+        params, key, schema = self._request(role, messages, overrides)
         extractive = params.backend == "extractive"
         base = dict(
             run=self.run_id,
@@ -202,7 +212,7 @@ class LLMRunner:
             elif extractive:
                 done = Completion(role.baseline(item))
             else:
-                done = self.backend(params).complete(messages, schema)
+                done = self.backend(params).complete(messages, schema, **(overrides or {}))
         except Exception as exc:
             self.cache.log(
                 **base,

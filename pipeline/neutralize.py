@@ -71,7 +71,8 @@ def main(
     ]
     model = role_params.backend != "extractive"  # the baseline copies whole texts: no chunks, never cut off
     with LLMSession(llm, "neutralize") as session:
-        answers, failures = faithful_rewrites(session, items, params.chunk_words if model else 0, model)
+        # A model rewrites prose only: header, link and closing lines go into the text framed as they are.
+        answers, failures = faithful_rewrites(session, items, params.chunk_words if model else 0, model, frame=model)
         session.failures.extend(failures)
         done = {k: v for k, v in answers.items() if v["accepted"]}
         columns = {"summary": pl.String, "neutral": pl.String, "facts": pl.List(pl.String)}
@@ -113,6 +114,7 @@ def main(
         "repaired_chunks": sum(v["repaired"] for v in answers.values()),
         "dropped_sentences": sum(v["dropped"] for v in answers.values()),
         "chunks": sum(v["chunks"] for v in answers.values()),
+        "verbatim_lines": sum(v["verbatim"] for v in answers.values()),
         "chunk_words": params.chunk_words if model else 0,
         # chosen on train users; None: fewer than two train users, so coverage is not measured
         "meaning_threshold": None if threshold is None else round(threshold, 4),

@@ -38,6 +38,15 @@ def test_emphasis_and_sentence_openers_are_not_names_but_acronyms_and_rare_opene
     assert set(found) == {"NCIS", "Sklyarov", "UK"}
 
 
+def test_contractions_quoted_openers_and_sign_off_dashes_are_not_facts_of_their_own():
+    # seen as "missing facts" in real answers: "Don't", "You'd", "Because Hamza", a quote's first
+    # word, and a sign-off "-Dave" taken for a command-line flag
+    found = kinds("Don't worry. You'd see. Because Hamza left. \"Being late hurts. Bull.\n-Dave")
+    assert found == {"Hamza": "name"}
+    assert kinds("Run fetchmail --mda and xclip -selection.") == {"--mda": "command", "-selection": "command"}
+    assert kinds("Brad Clements wrote. New York agreed.") == {"Brad Clements": "name", "New York": "name"}
+
+
 @pytest.mark.parametrize(
     "fact_text, rewrite",
     [

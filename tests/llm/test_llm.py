@@ -8,7 +8,7 @@ from common.errors import InputError
 from llm.cache import LLMCache
 from llm.loopback_openai import LoopbackOpenAI, Reply, echo_neutral
 from llm.roles.neutralize import ROLE
-from llm.runner import LLMRunner
+from llm.runner import LOOP_BREAKER, LLMRunner
 from llm.types import LLMParams
 from tests.llm.conftest import ITEMS
 
@@ -96,6 +96,16 @@ def test_truncated_answer_is_not_cached(tmp_path, env_key):
         assert run.run(ROLE, ITEMS[:1], progress=False)[0].output is not None
         log = run.cache.calls(run.run_id)
     assert [row["error"] for row in log] == ["truncated", None]
+
+
+def test_an_answer_that_ran_out_of_tokens_is_asked_again_with_repeats_penalised(tmp_path, env_key):
+    """Greedy decoding that looped would loop again on the same request: the retry changes sampling."""
+    looping = Reply('{"summary": "s", "neutral": "the the the', finish_reason="length")
+    with LoopbackOpenAI(scripted({1: looping})) as server:
+        run = runner(server, tmp_path, env_key, concurrency=1)
+        assert run.run(ROLE, ITEMS[:1], progress=False)[0].output is not None
+    first, retry = server.requests
+    assert "frequency_penalty" not in first and retry["frequency_penalty"] == LOOP_BREAKER["frequency_penalty"]
 
 
 def test_a_prompt_injection_stays_in_its_own_row(tmp_path, env_key):
