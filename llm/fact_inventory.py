@@ -67,8 +67,8 @@ _NUMBERS = "zero one two three four five six seven eight nine ten eleven twelve 
 _NUMBER_WORDS = [*_NUMBERS.split(), "seventeen", "eighteen", "nineteen", "twenty"]
 _WORD_NUMBER = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b")
 # Where a sentence starts: after its end (a closing quote or bracket may follow) or a line break,
-# with opening quotes, brackets, bullets or a sign-off dash before the word.
-_SENTENCE_START = re.compile(r"(?:^|[.!?:][\"')\]]*\s+|\n)[\s\"'(\[*>~-]*$")
+# with opening quotes, brackets, bullets, a list's number or a sign-off dash before the word.
+_SENTENCE_START = re.compile(r"(?:^|[.!?:][\"')\]]*\s+|\n)[\s\"'(\[*>~-]*(?:\d{1,2}[.)][ \t]+)?$")
 _CLITIC = re.compile(r"'(?:t|d|ll|re|ve|s|m)$", re.IGNORECASE)
 
 
@@ -112,7 +112,13 @@ def _english_words() -> frozenset[str]:
         return frozenset()
 
 
+_ENUMERATOR = re.compile(r"[.)][ \t]")  # after a number opening a line: "1. ", "2) "
+
+
 def _is_fact(kind: str, span: str, start: int, text: str) -> bool:
+    if kind == "number":  # a list's numbering is layout, not a fact
+        line_start = start == 0 or text[:start].rstrip(" \t").endswith("\n")
+        return not (line_start and _ENUMERATOR.match(text, start + len(span)))
     if kind != "name":
         return True
     words = span.split()

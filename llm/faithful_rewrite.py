@@ -69,11 +69,14 @@ def chunks(text: str, max_words: int) -> list[str]:
     return out or [text]
 
 
-def problems(chunk: str, facts: list[Fact], answer: dict, check_cut_off: bool = True) -> dict:
-    """What is wrong with an answer for this chunk: {missing: [...], invented: [...], cut_off: bool}."""
+def problems(chunk: str, facts: list[Fact], answer: dict, check_cut_off: bool = True, title: str | None = None) -> dict:
+    """What is wrong with an answer for this chunk: {missing: [...], invented: [...], cut_off: bool}.
+    A fact of the post's title (which the model reads too) is not invented."""
     found = {
         "missing": [f.text for f in missing(facts, answer["neutral"])],
-        "invented": sorted({f.text for f in invented(answer["summary"] + "\n" + answer["neutral"], chunk)}),
+        "invented": sorted(
+            {f.text for f in invented(answer["summary"] + "\n" + answer["neutral"], _source(chunk, title))}
+        ),
         "cut_off": check_cut_off and cut_off(answer["neutral"], chunk),
     }
     return {k: v for k, v in found.items() if v}
@@ -83,14 +86,21 @@ def _reason(found: dict) -> str:
     return "facts_missing" if found.get("missing") else "facts_invented" if found.get("invented") else "cut_off"
 
 
-def without_problem_sentences(chunk: str, answer: dict, check_cut_off: bool) -> tuple[dict, int]:
+def _source(chunk: str, title: str | None) -> str:
+    """What an answer may take facts from: the chunk and the post's title."""
+    return f"{title}\n{chunk}" if title else chunk
+
+
+def without_problem_sentences(
+    chunk: str, answer: dict, check_cut_off: bool, title: str | None = None
+) -> tuple[dict, int]:
     """The answer less every sentence stating an invented fact and an unfinished last sentence;
     (the answer, how many sentences went). A summary left empty becomes the neutral's first sentence."""
     dropped = 0
     out = {}
     for field in ("summary", "neutral"):
         sentences = [s for s in SENTENCE.split(answer[field].strip()) if s]
-        keep = [s for s in sentences if not invented(s, chunk)]
+        keep = [s for s in sentences if not invented(s, _source(chunk, title))]
         if check_cut_off and keep and cut_off(keep[-1], chunk):
             keep.pop()
         dropped += len(sentences) - len(keep)
@@ -153,10 +163,11 @@ def faithful_rewrites(session, articles: list[dict], chunk_words: int, check_cut
         if p["key"] not in first:
             continue
         key = p["key"]
-        answers[key], found[key] = first[key], problems(p["text"], p["_facts"], first[key], check_cut_off)
+        title = p["title"]
+        answers[key], found[key] = first[key], problems(p["text"], p["_facts"], first[key], check_cut_off, title)
         if found[key]:
-            answers[key], dropped[key] = without_problem_sentences(p["text"], first[key], check_cut_off)
-            found[key] = problems(p["text"], p["_facts"], answers[key], check_cut_off)
+            answers[key], dropped[key] = without_problem_sentences(p["text"], first[key], check_cut_off, title)
+            found[key] = problems(p["text"], p["_facts"], answers[key], check_cut_off, title)
             if found[key].get("missing"):
                 previous = json.dumps(first[key], ensure_ascii=False)
                 asked.append(p | {"previous": previous, "missing": found[key]["missing"]})
@@ -168,7 +179,7 @@ def faithful_rewrites(session, articles: list[dict], chunk_words: int, check_cut
                 answers[key] = answers[key] | {
                     "neutral": f"{answers[key]['neutral']} {added[key]['sentences']}".strip()
                 }
-                found[key] = problems(p["text"], p["_facts"], answers[key], check_cut_off)
+                found[key] = problems(p["text"], p["_facts"], answers[key], check_cut_off, p["title"])
     rows = _assemble(parts, answers, found, {p["key"] for p in asked}, dropped)
     for post_id, row in rows.items():
         bad = [(k, f) for k, f in enumerate(row.pop("_problems")) if f]

@@ -57,13 +57,16 @@ def choose_targets(targets: pl.DataFrame, params: NeutralizeParams) -> pl.DataFr
     return pl.concat(parts).sort("post_id")
 
 
-def fact_scores(article: str, summary: str, neutral: str) -> tuple[float | None, float | None, int]:
+def fact_scores(
+    article: str, summary: str, neutral: str, title: str | None = None
+) -> tuple[float | None, float | None, int]:
     """(share of the article's facts the neutral text keeps, the same for the summary, None when
-    the article has none; facts invented by either)."""
+    the article has none; facts invented by either: stated by neither the article nor its title)."""
     own = inventory(article)
     kept = 1 - len(missing(own, neutral)) / len(own) if own else None
     in_summary = 1 - len(missing(own, summary)) / len(own) if own else None
-    return kept, in_summary, len({f.text for f in invented(summary + "\n" + neutral, article)})
+    source = f"{title}\n{article}" if title else article
+    return kept, in_summary, len({f.text for f in invented(summary + "\n" + neutral, source)})
 
 
 def copy_ratios(pairs: list[tuple[str, str]]) -> list[float]:
@@ -104,7 +107,7 @@ def _mean(values) -> float | None:
 def inverse_metrics(rows: list[dict], asked: int, style: StyleProbe | None = None, meaning=None) -> dict:
     """Metrics over rows of {article, summary, neutral, reference, accepted}; `asked` = targets sent
     to the model; `meaning` a MeaningCoverage with its threshold chosen."""
-    scores = [fact_scores(r["article"], r["summary"], r["neutral"]) for r in rows]
+    scores = [fact_scores(r["article"], r["summary"], r["neutral"], r.get("title")) for r in rows]
     accepted = sum(r.get("accepted", True) for r in rows)
     out = {
         "targets": len(rows),

@@ -87,10 +87,12 @@ def main(
         write_llm_tables(session, out_dir, "neutral_failures.parquet")
     present = set(all_articles.get_column("post_id").to_list())
     references = _best_references(pairs, all_articles)
-    text = {i["id"]: i["text"] for i in items}
+    text, title = {i["id"]: i["text"] for i in items}, {i["id"]: i["title"] for i in items}
 
     def rows(answers: dict) -> list[dict]:
-        return [{"article": text[k], "reference": references.get(k), **v} for k, v in answers.items()]
+        return [
+            {"article": text[k], "title": title[k], "reference": references.get(k), **v} for k, v in answers.items()
+        ]
 
     score = build(ScoreParams, "filter", params_path, shared_with=FILTER_STAGES)
     train = all_articles.filter(pl.col("split") == "train")  # the threshold is chosen on train users only

@@ -47,6 +47,13 @@ def test_contractions_quoted_openers_and_sign_off_dashes_are_not_facts_of_their_
     assert kinds("Brad Clements wrote. New York agreed.") == {"Brad Clements": "name", "New York": "name"}
 
 
+def test_a_lists_numbering_is_not_a_fact():
+    assert kinds("Points:\n1. Leaders are 3 times richer.\n 2) Nobody cares.\nIn 1998 it rose.") == {
+        "3": "number",
+        "1998": "number",
+    }
+
+
 @pytest.mark.parametrize(
     "fact_text, rewrite",
     [

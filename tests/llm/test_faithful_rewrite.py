@@ -70,6 +70,16 @@ def test_a_faithful_answer_has_no_problem():
     assert check(CAPS, "Brad Clements asks about capitals.", neutral) == {}
 
 
+def test_a_fact_of_the_title_the_model_read_is_not_invented():
+    chunk = "Three silver statues were found in Kampong Thom province."
+    answer = {
+        "summary": "Statues were found in Cambodia.",
+        "neutral": "Three silver statues were found in Kampong Thom.",
+    }
+    assert problems(chunk, inventory(chunk), answer) == {"invented": ["Cambodia"]}
+    assert problems(chunk, inventory(chunk), answer, title="Cambodian statues unearthed") == {}
+
+
 def test_chunks_are_whole_paragraphs_up_to_the_limit_and_lose_no_word():
     paragraphs = [" ".join(f"w{p}x{i}" for i in range(n)) + "." for p, n in enumerate([30, 30, 50, 10, 200])]
     text = "\n\n".join(paragraphs)
