@@ -7,7 +7,7 @@ stream, so many overlap (near-duplicates of every degree). Both find the pairs w
 Jaccard >= 0.8 and check every LSH candidate exactly:
 
   project     curation.near_duplicates: compiled shingling + MinHash (32 values, 8 bands of 4) over
-              the text's bytes, NumPy-sorted buckets, exact Jaccard by hash tables (Numba compile excluded:
+              the text's bytes, Polars buckets, exact Jaccard by hash tables (Numba compile excluded:
               one warm-up call first)
   datasketch  MinHash(num_perm=32).update_batch per text + MinHashLSH with the same 8 bands of 4
               (its own choice for threshold 0.8, 3 bands of 10, flagged 40 of the 75 posts that

@@ -2,8 +2,7 @@
 confirm. Each group of near-duplicates keeps its earliest post; the others are reported with the
 post they duplicate, so a copy never reaches two splits (leakage into the evaluation).
 
-The hashing is compiled (curation/shingle_hashes.py) and reads the text column in place, and the
-shingles of a text are hashed again only for the candidate pairs it is in:
+The hashing is compiled (curation/shingle_hashes.py) and reads the text column in place:
 datasketch's `MinHash.update` hashes one shingle at a time in Python, far too slow for the paper's
 400k+ articles (benchmarks/curation.py).
 Banding: 8 bands of 4 hashes flag a pair with Jaccard 0.8 with probability 0.985, 0.7 with 0.89,
@@ -21,14 +20,11 @@ import polars as pl
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from curation.shingle_hashes import minhash, pair_jaccard, shingle_runs
+from curation.shingle_hashes import pair_jaccard, shingle_counts, shingles_and_minhash
 from curation.text_bytes import TextBytes
 
 BANDS, ROWS = 8, 4
 _SEED = 20021  # fixed: signatures must not depend on anything but the text
-# Candidate pairs whose texts are hashed into shingles together: at most twice as many texts, about
-# 150 shingles of 8 bytes each on a forum's posts, so ~250 MB at a time.
-PAIRS_PER_BATCH = 100_000
 
 
 def near_duplicates(
@@ -46,11 +42,11 @@ def near_duplicates(
     rank = np.argsort(frame.select(pl.arg_sort_by("created_at", "post_id")).to_series().to_numpy())
     if text_bytes is None:
         text_bytes = TextBytes.of(frame.get_column("text"))
-    signatures, has_shingles = _signatures(text_bytes, shingle)
-    first, other = _candidates(signatures, has_shingles, rank)
+    flat, runs, signatures = _hashes(text_bytes, shingle)
+    first, other = _candidates(signatures, runs[1:] > runs[:-1], rank)
     if not len(first):  # every bucket of every band holds one text: nothing to compare
         return empty
-    jaccard = _jaccard(text_bytes, shingle, first, other)
+    jaccard = pair_jaccard(flat, runs, first, other)
     hit = jaccard >= threshold
     dup, root = _earliest_of_each_group(rank, first[hit], other[hit])
     ids, users = frame.get_column("post_id"), frame.get_column("user_id")
@@ -60,31 +56,20 @@ def near_duplicates(
             "of_post_id": ids.gather(root),
             "of_user_id": users.gather(root),
             # with the post it is reported against (lower than the threshold when only a chain links them)
-            "jaccard": _jaccard(text_bytes, shingle, root, dup).round(3),
+            "jaccard": pair_jaccard(flat, runs, root, dup).round(3),
         },
         schema=empty.schema,
     )
 
 
-def _jaccard(b: TextBytes, shingle: int, first: np.ndarray, other: np.ndarray) -> np.ndarray:
-    """Exact Jaccard of each (first, other) pair; the shingles of a batch of pairs' texts are
-    hashed together and dropped after it, so memory stays bounded by PAIRS_PER_BATCH."""
-    out = np.empty(len(first), dtype=np.float64)
-    for lo in range(0, len(first), PAIRS_PER_BATCH):
-        f, o = first[lo : lo + PAIRS_PER_BATCH], other[lo : lo + PAIRS_PER_BATCH]
-        texts, local = np.unique(np.concatenate([f, o]), return_inverse=True)
-        sub = b.rows(texts)
-        flat, runs = shingle_runs(sub.data, sub.starts, sub.ends, shingle)
-        out[lo : lo + len(f)] = pair_jaccard(flat, runs, local[: len(f)], local[len(f) :])
-    return out
-
-
-def _signatures(b: TextBytes, shingle: int) -> tuple[np.ndarray, np.ndarray]:
-    """Every text's MinHash signature (texts, BANDS * ROWS), and whether it has a shingle."""
+def _hashes(b: TextBytes, shingle: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every text's shingle hashes (flat, text i at runs[i]:runs[i + 1]), the runs, and its
+    MinHash signature (texts, BANDS * ROWS)."""
     rng = np.random.default_rng(_SEED)
     a = rng.integers(0, 1 << 63, size=BANDS * ROWS, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
     c = rng.integers(0, 1 << 63, size=BANDS * ROWS, dtype=np.uint64)
-    return minhash(b.data, b.starts, b.ends, shingle, a, c)
+    counts = shingle_counts(b.data, b.starts, b.ends, shingle)
+    return shingles_and_minhash(b.data, b.starts, b.ends, shingle, counts, a, c)
 
 
 def _candidates(signatures: np.ndarray, has_shingles: np.ndarray, rank: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -100,19 +85,14 @@ def _candidates(signatures: np.ndarray, has_shingles: np.ndarray, rank: np.ndarr
             key = key * np.uint64(0x9E3779B97F4A7C15) ^ signatures[:, j]
         keys[:, band] = key
     keys = keys[in_time]
-    # Per band, a stable sort by key keeps each bucket's texts in time order: its first one is the
-    # earliest, paired with the others.
-    firsts, others = [], []
-    for band in range(BANDS):
-        order = np.argsort(keys[:, band], kind="stable")
-        sorted_keys = keys[order, band]
-        opens = np.ones(len(order), dtype=bool)
-        opens[1:] = sorted_keys[1:] != sorted_keys[:-1]
-        head = order[opens][np.cumsum(opens) - 1]
-        firsts.append(head[~opens])
-        others.append(order[~opens])
-    pairs = np.unique(np.concatenate(firsts) * len(in_time) + np.concatenate(others))
-    return in_time[pairs // len(in_time)], in_time[pairs % len(in_time)]
+    # Positions in time order: a bucket's smallest position is its earliest text.
+    frame = pl.DataFrame({f"band{i}": keys[:, i] for i in range(BANDS)}).with_row_index("at")
+    pairs = (
+        pl.concat([frame.select(first=pl.col("at").min().over(f"band{i}"), other="at") for i in range(BANDS)])
+        .filter(pl.col("first") != pl.col("other"))
+        .unique()
+    )
+    return in_time[pairs.get_column("first").to_numpy()], in_time[pairs.get_column("other").to_numpy()]
 
 
 def _earliest_of_each_group(rank: np.ndarray, first: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,10 +1,8 @@
 """Word-shingle hashes, MinHash signatures and exact shingle Jaccard, compiled with Numba.
 
-They read a text column's UTF-8 bytes in place (curation/text_bytes.py) and keep no shingle past
-its text: at the paper's 400k+ articles (100M+ words) a NumPy version that exploded every word into
-arrays first spent most of its time moving memory, 4x slower, and a flat array of every shingle
-cost ~1 GB: `minhash` keeps none, and `shingle_runs` hashes only the texts of a batch of candidate
-pairs again for `pair_jaccard` (benchmarks/curation.py).
+They read a text column's UTF-8 bytes in place (curation/text_bytes.py) and write 8 bytes per
+shingle: at the paper's 400k+ articles (100M+ words) a NumPy version that exploded every word into
+arrays first spent most of its time moving memory, 4x slower (benchmarks/curation.py).
 
 A word is a run of bytes between ASCII whitespace, ASCII letters lower-cased (TextBytes holds the
 texts with other letters already lower-cased). A shingle is `size` words in
@@ -56,43 +54,52 @@ def _words(data, lo, hi, out):
     return n
 
 
-@njit
-def _shingles(data, lo, hi, size):
-    """The shingle hashes of data[lo:hi], in order (duplicates kept); none for a text without words."""
-    words = np.empty((hi - lo) // 2 + 2, dtype=np.uint64)  # a word takes a byte and a separator
-    m = _words(data, lo, hi, words)
-    k = max(m - size + 1, min(m, 1))
-    out = np.empty(k, dtype=np.uint64)
-    if 0 < m < size:
-        h = words[0]
-        for j in range(1, m):
-            h = h * _MIX ^ words[j]
-        out[0] = fmix64(h)
-    elif m:
-        for i in range(k):
-            h = words[i]
-            for j in range(1, size):
-                h = h * _MIX ^ words[i + j]
-            out[i] = fmix64(h)
+@njit(parallel=True, cache=True)
+def shingle_counts(data, starts, ends, size):
+    """How many shingles each text has: a first, cheap pass that sizes the array of all shingles."""
+    n = len(starts)
+    out = np.zeros(n, dtype=np.int64)
+    for d in prange(n):
+        words = 0
+        previous_space = True
+        for i in range(starts[d], ends[d]):
+            space = _SPACE[data[i]]
+            words += previous_space & ~space
+            previous_space = space
+        out[d] = max(words - size + 1, min(words, 1))
     return out
 
 
 @njit(parallel=True, cache=True)
-def minhash(data, starts, ends, size, a, b):
-    """Each text's (texts, len(a)) uint32 MinHash signature over its shingles, and whether it has
-    any. Hash function j is (a[j] * x + b[j]) >> 32 on 64 bits (multiply-shift, a[j] odd). A text
-    without shingles keeps all-ones. The shingles are not kept: only candidate pairs need them
-    again (`shingle_runs`, `pair_jaccard`), a batch at a time."""
+def shingles_and_minhash(data, starts, ends, size, counts, a, b):
+    """Every text's shingle hashes (one flat array, text after text, `counts` long each) and its
+    (texts, len(a)) uint32 MinHash signature. Hash function j is (a[j] * x + b[j]) >> 32 on
+    64 bits (multiply-shift, a[j] odd). A text without shingles keeps all-ones."""
     n, perms = len(starts), len(a)
+    runs = np.zeros(n + 1, dtype=np.int64)
+    runs[1:] = np.cumsum(counts)
+    flat = np.empty(runs[n], dtype=np.uint64)
     signatures = np.full((n, perms), np.uint32(0xFFFFFFFF), dtype=np.uint32)
-    has = np.zeros(n, dtype=np.bool_)
     for d in prange(n):
-        run = _shingles(data, starts[d], ends[d], size)
-        if not len(run):
+        k = counts[d]
+        if k == 0:
             continue
-        has[d] = True
+        words = np.empty(k + size + 1, dtype=np.uint64)
+        m = _words(data, starts[d], ends[d], words)
+        run = flat[runs[d] : runs[d + 1]]
+        if m < size:
+            h = words[0]
+            for j in range(1, m):
+                h = h * _MIX ^ words[j]
+            run[0] = fmix64(h)
+        else:
+            for i in range(k):
+                h = words[i]
+                for j in range(1, size):
+                    h = h * _MIX ^ words[i + j]
+                run[i] = fmix64(h)
         low = np.full(perms, np.uint64(0xFFFFFFFF), dtype=np.uint64)
-        for i in range(len(run)):
+        for i in range(k):
             x = run[i]
             for j in range(perms):
                 v = (a[j] * x + b[j]) >> np.uint64(32)
@@ -100,7 +107,7 @@ def minhash(data, starts, ends, size, a, b):
                     low[j] = v
         for j in range(perms):
             signatures[d, j] = np.uint32(low[j])
-    return signatures, has
+    return flat, runs, signatures
 
 
 @njit(inline="always")
@@ -115,31 +122,9 @@ def _probe(keys, marks, key, mask, stamp):
 
 
 @njit(parallel=True, cache=True)
-def shingle_runs(data, starts, ends, size):
-    """Every text's shingle hashes in one flat array, text i at runs[i]:runs[i + 1]."""
-    n = len(starts)
-    counts = np.zeros(n, dtype=np.int64)
-    for d in prange(n):  # a cheap first pass sizes the flat array
-        words = 0
-        previous_space = True
-        for i in range(starts[d], ends[d]):
-            space = _SPACE[data[i]]
-            words += previous_space & ~space
-            previous_space = space
-        counts[d] = max(words - size + 1, min(words, 1))
-    runs = np.zeros(n + 1, dtype=np.int64)
-    runs[1:] = np.cumsum(counts)
-    flat = np.empty(runs[n], dtype=np.uint64)
-    for d in prange(n):
-        flat[runs[d] : runs[d + 1]] = _shingles(data, starts[d], ends[d], size)
-    return flat, runs
-
-
-@njit(parallel=True, cache=True)
 def pair_jaccard(flat, runs, first, other):
-    """Exact Jaccard of the shingle sets of each (first[p], other[p]) pair of texts (their shingles
-    at runs[i]:runs[i + 1] of `flat`), counted with an open-addressing hash table (no sorting).
-    Pairs are taken in chunks, one table each."""
+    """Exact Jaccard of the shingle sets of each (first[p], other[p]) pair of texts, counted with
+    an open-addressing hash table (no sorting). Pairs are taken in chunks, one table each."""
     out = np.zeros(len(first), dtype=np.float64)
     chunks = 64
     for c in prange(chunks):

@@ -37,19 +37,9 @@ def test_a_group_keeps_only_its_first_post():
     assert set(found.get_column("of_post_id")) == {"p0"}
 
 
-def test_pairs_checked_in_small_batches_find_the_same_copies(monkeypatch):
-    import curation.near_duplicates as module
-
-    words = BASE.split()
-    rows = [(f"p{i}", f"u{i % 5}", i, " ".join(words[i % 7 :] + words[: i % 7])) for i in range(30)]
-    whole = near_duplicates(frame(rows), threshold=0.8, shingle=5)
-    monkeypatch.setattr(module, "PAIRS_PER_BATCH", 3)
-    assert len(whole) > 3 and near_duplicates(frame(rows), threshold=0.8, shingle=5).equals(whole)
-
-
 def test_texts_without_a_shared_bucket_cost_no_comparison(monkeypatch):
     import curation.near_duplicates as module
 
-    monkeypatch.setattr(module, "_jaccard", lambda *a: (_ for _ in ()).throw(AssertionError("compared")))
+    monkeypatch.setattr(module, "pair_jaccard", lambda *a: (_ for _ in ()).throw(AssertionError("compared")))
     rows = [(f"p{i}", "ann", i, " ".join(f"w{i}x{j}" for j in range(60))) for i in range(20)]
     assert near_duplicates(frame(rows), threshold=0.8, shingle=5).is_empty()
