@@ -9,6 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 
+def paired_difference(a, b, resamples: int, seed: int) -> dict:
+    """`paired_bootstrap` with its figures rounded to 4 decimals, as metrics files store them."""
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in paired_bootstrap(a, b, resamples, seed).items()}
+
+
 def paired_bootstrap(a, b, resamples: int = 1000, seed: int = 0, level: float = 0.95) -> dict:
     """mean(b) - mean(a) over paired per-example scores, with a percentile interval.
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eval.bootstrap import paired_bootstrap
+from eval.bootstrap import paired_difference
 
 ARMS = {"own": "sft", "shuffled": "sft_shuffled", "none": "sft_noref"}  # reference -> evaluate system
 KEYS = {"rougeL": "ROUGE-L", "bleu": "BLEU", "style_sim": "style similarity"}  # per-output scores compared
@@ -28,13 +28,7 @@ def reference_ablation(rows_by_system: dict[str, list[dict]], resamples: int, se
 
     means = {arm: {key: round(float(np.mean(scores(arm, key))), 4) for key in KEYS} for arm in ARMS}
     differences = {
-        arm: {
-            key: {
-                k: round(v, 4) if isinstance(v, float) else v
-                for k, v in paired_bootstrap(scores("own", key), scores(arm, key), resamples, seed).items()
-            }
-            for key in KEYS
-        }
+        arm: {key: paired_difference(scores("own", key), scores(arm, key), resamples, seed) for key in KEYS}
         for arm in ARMS
         if arm != "own"
     }

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from eval import text_metrics
-from eval.bootstrap import paired_bootstrap
+from eval.bootstrap import paired_difference
 from llm.roles.correct import unsupported_facts
 
 PAIRED = ("rougeL", "bleu", "style_sim", "unsupported_facts")  # per-output scores compared between systems
@@ -102,12 +102,9 @@ def comparisons(rows_by_system: dict[str, list[dict]], baseline: str, resamples:
             continue
         shared = [r for r in rows if r["target_post_id"] in base]
         out[f"{system} - {baseline}"] = {
-            key: {
-                k: round(v, 4) if isinstance(v, float) else v
-                for k, v in paired_bootstrap(
-                    [base[r["target_post_id"]][key] for r in shared], [r[key] for r in shared], resamples, seed
-                ).items()
-            }
+            key: paired_difference(
+                [base[r["target_post_id"]][key] for r in shared], [r[key] for r in shared], resamples, seed
+            )
             for key in PAIRED
         }
     return out

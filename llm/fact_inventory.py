@@ -218,9 +218,10 @@ def missing(facts: list[Fact], text: str) -> list[Fact]:
 CHECKED_FOR_INVENTION = ("url", "email", "money", "date", "phone", "time", "quantity", "number", "name")
 
 
-def invented(text: str, article: str) -> list[Fact]:
-    """Facts of `text` that the article does not state (for a name: none of its words appears)."""
-    norm = normalise(article)
+def invented(text: str, article: str, title: str | None = None) -> list[Fact]:
+    """Facts of `text` that neither the article nor its title (which a model reads too) states
+    (for a name: none of its words appears)."""
+    norm = normalise(f"{title}\n{article}" if title else article)
     out = []
     for fact in inventory(text):
         if fact.kind not in CHECKED_FOR_INVENTION or found_in(fact, norm):

@@ -74,9 +74,7 @@ def problems(chunk: str, facts: list[Fact], answer: dict, check_cut_off: bool = 
     A fact of the post's title (which the model reads too) is not invented."""
     found = {
         "missing": [f.text for f in missing(facts, answer["neutral"])],
-        "invented": sorted(
-            {f.text for f in invented(answer["summary"] + "\n" + answer["neutral"], _source(chunk, title))}
-        ),
+        "invented": sorted({f.text for f in invented(answer["summary"] + "\n" + answer["neutral"], chunk, title)}),
         "cut_off": check_cut_off and cut_off(answer["neutral"], chunk),
     }
     return {k: v for k, v in found.items() if v}
@@ -84,11 +82,6 @@ def problems(chunk: str, facts: list[Fact], answer: dict, check_cut_off: bool = 
 
 def _reason(found: dict) -> str:
     return "facts_missing" if found.get("missing") else "facts_invented" if found.get("invented") else "cut_off"
-
-
-def _source(chunk: str, title: str | None) -> str:
-    """What an answer may take facts from: the chunk and the post's title."""
-    return f"{title}\n{chunk}" if title else chunk
 
 
 def without_problem_sentences(
@@ -100,7 +93,7 @@ def without_problem_sentences(
     out = {}
     for field in ("summary", "neutral"):
         sentences = [s for s in SENTENCE.split(answer[field].strip()) if s]
-        keep = [s for s in sentences if not invented(s, _source(chunk, title))]
+        keep = [s for s in sentences if not invented(s, chunk, title)]
         if check_cut_off and keep and cut_off(keep[-1], chunk):
             keep.pop()
         dropped += len(sentences) - len(keep)

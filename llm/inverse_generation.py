@@ -65,8 +65,7 @@ def fact_scores(
     own = inventory(article)
     kept = 1 - len(missing(own, neutral)) / len(own) if own else None
     in_summary = 1 - len(missing(own, summary)) / len(own) if own else None
-    source = f"{title}\n{article}" if title else article
-    return kept, in_summary, len({f.text for f in invented(summary + "\n" + neutral, source)})
+    return kept, in_summary, len({f.text for f in invented(summary + "\n" + neutral, article, title)})
 
 
 def copy_ratios(pairs: list[tuple[str, str]]) -> list[float]:
