@@ -243,10 +243,14 @@ def _parse_chunk(chunk: bytes, offset: int, first_line: int, good: list, bad: li
     ends = breaks if chunk.endswith(b"\n") else np.append(breaks, len(chunk))
     starts = np.concatenate(([0], breaks + 1))[: len(ends)]
     n_lines = len(ends)
-    try:
-        frame = pl.read_ndjson(chunk)
-    except (pl.exceptions.PolarsError, ValueError):
-        frame = None
+    frame = None
+    # Polars takes bytes that open like gzip, zlib or zstd for a compressed stream and inflates
+    # them (or fails with an OSError); lines of JSON objects open with "{".
+    if bytes(chunk[:64]).lstrip()[:1] == b"{":
+        try:
+            frame = pl.read_ndjson(chunk)
+        except (pl.exceptions.PolarsError, ValueError, OSError):
+            frame = None
     if frame is not None and len(frame) == n_lines:  # no broken and no blank line: row i is line i
         spans = {SPAN[0]: starts + offset, SPAN[1]: ends + offset}
         good.append(frame.with_columns(_line_numbers(first_line, n_lines), **spans))
@@ -286,12 +290,12 @@ def _bisect_jsonl(numbered: list[tuple[int, int, int, bytes]], good: list, bad: 
     if not numbered:
         return
     try:
-        frame = pl.read_ndjson(b"\n".join(line for *_, line in numbered))
+        frame = pl.read_ndjson(b"\n".join(line for *_, line in numbered))  # each line a JSON object: "{" first
         numbers, starts, ends, _ = zip(*numbered, strict=True)
         rows = pl.Series(ROW, [f"line {n}" for n in numbers])
         good.append(frame.with_columns(rows, **{SPAN[0]: pl.Series(starts), SPAN[1]: pl.Series(ends)}))
         return
-    except (pl.exceptions.PolarsError, ValueError):
+    except (pl.exceptions.PolarsError, ValueError, OSError):
         if len(numbered) > 1:
             mid = len(numbered) // 2
             _bisect_jsonl(numbered[:mid], good, bad)

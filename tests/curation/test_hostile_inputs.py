@@ -150,3 +150,11 @@ def test_utf16_mail_body_is_decoded_or_refused():
     rules = AutomatedRules((), ())
     assert parse_message(MAIL_HEAD + text.encode("utf-16"), rules, 10_000).text == text.strip()  # with a BOM
     assert parse_message(MAIL_HEAD + text.encode("utf-16-le"), rules, 10_000).reason == "bad_encoding"
+
+
+def test_a_compressed_file_named_jsonl_is_refused_not_inflated(tmp_path):
+    import gzip
+
+    (tmp_path / "a.jsonl").write_bytes(gzip.compress(b'{"user": "a", "created_at": "2021-01-01", "text": "hi"}\n'))
+    result = ingest(tmp_path, IngestParams(), progress=False)
+    assert result.metrics["accepted"] == 0 and result.metrics["quarantined"] == result.metrics["read"] > 0
