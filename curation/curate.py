@@ -209,10 +209,11 @@ def _without_boilerplate(
         text_bytes,
     )
     rows = found.removed.is_not_null().arg_true()
-    changed = found.text.gather(rows)
-    n_words = posts.get_column("n_words").scatter(rows, word_counts(changed))
-    text_bytes = text_bytes.replaced(rows.to_numpy(), changed)
-    return posts.with_columns(found.text, found.removed, n_words), text_bytes, found.metrics
+    if rows.is_empty():
+        return posts.with_columns(found.removed), text_bytes, found.metrics
+    n_words = posts.get_column("n_words").scatter(rows, word_counts(found.text.gather(rows)))
+    texts, text_bytes = TextBytes.shared(found.text)  # the old bytes go with the old column
+    return posts.with_columns(texts, found.removed, n_words), text_bytes, found.metrics
 
 
 def _newsletters(texts: pl.Series, params: CurateParams) -> pl.Series:
@@ -285,7 +286,7 @@ def _normalise_text(posts: pl.DataFrame, form: str) -> tuple[pl.DataFrame, TextB
     texts = posts.get_column("text")
     if not rows.is_empty():
         texts = texts.scatter(rows, _tidy(texts.gather(rows), non_ascii.gather(rows), form))
-    text_bytes = TextBytes.of(texts)
+    texts, text_bytes = TextBytes.shared(texts)
     return posts.with_columns(texts, word_counts(texts, text_bytes).alias("n_words")), text_bytes
 
 

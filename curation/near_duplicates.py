@@ -20,11 +20,11 @@ import polars as pl
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from curation.shingle_hashes import pair_jaccard, shingle_counts, shingles_and_minhash
+from curation.shingle_hashes import minhash, pair_jaccard, shingle_hashes
 from curation.text_bytes import TextBytes
 
 BANDS, ROWS = 8, 4
-_SEED = 20021  # fixed: signatures must not depend on anything but the text
+_SEED = 20021
 
 
 def near_duplicates(
@@ -42,12 +42,19 @@ def near_duplicates(
     rank = np.argsort(frame.select(pl.arg_sort_by("created_at", "post_id")).to_series().to_numpy())
     if text_bytes is None:
         text_bytes = TextBytes.of(frame.get_column("text"))
-    flat, runs, signatures = _hashes(text_bytes, shingle)
-    first, other = _candidates(signatures, runs[1:] > runs[:-1], rank)
+    counts, signatures = minhash(text_bytes.data, text_bytes.starts, text_bytes.ends, shingle, *_permutations())
+    first, other = _candidates(signatures, counts > 0, rank)
     if not len(first):  # every bucket of every band holds one text: nothing to compare
         return empty
-    jaccard = pair_jaccard(flat, runs, first, other)
-    hit = jaccard >= threshold
+    # Shingles are kept only for the texts of a candidate pair, and only while they are compared.
+    members = np.unique(np.concatenate([first, other]))
+    b = text_bytes.rows(members)
+    flat, runs = shingle_hashes(b.data, b.starts, b.ends, shingle, counts[members])
+
+    def at(texts: np.ndarray) -> np.ndarray:  # each text's place in `members`
+        return np.searchsorted(members, texts)
+
+    hit = pair_jaccard(flat, runs, at(first), at(other)) >= threshold
     dup, root = _earliest_of_each_group(rank, first[hit], other[hit])
     ids, users = frame.get_column("post_id"), frame.get_column("user_id")
     return pl.DataFrame(
@@ -56,20 +63,18 @@ def near_duplicates(
             "of_post_id": ids.gather(root),
             "of_user_id": users.gather(root),
             # with the post it is reported against (lower than the threshold when only a chain links them)
-            "jaccard": pair_jaccard(flat, runs, root, dup).round(3),
+            "jaccard": pair_jaccard(flat, runs, at(root), at(dup)).round(3),
         },
         schema=empty.schema,
     )
 
 
-def _hashes(b: TextBytes, shingle: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every text's shingle hashes (flat, text i at runs[i]:runs[i + 1]), the runs, and its
-    MinHash signature (texts, BANDS * ROWS)."""
+def _permutations() -> tuple[np.ndarray, np.ndarray]:
+    """MinHash's (a, b): fixed, so that signatures depend on nothing but the text."""
     rng = np.random.default_rng(_SEED)
     a = rng.integers(0, 1 << 63, size=BANDS * ROWS, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
     c = rng.integers(0, 1 << 63, size=BANDS * ROWS, dtype=np.uint64)
-    counts = shingle_counts(b.data, b.starts, b.ends, shingle)
-    return shingles_and_minhash(b.data, b.starts, b.ends, shingle, counts, a, c)
+    return a, c
 
 
 def _candidates(signatures: np.ndarray, has_shingles: np.ndarray, rank: np.ndarray) -> tuple[np.ndarray, ...]:

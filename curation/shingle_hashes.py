@@ -54,60 +54,63 @@ def _words(data, lo, hi, out):
     return n
 
 
-@njit(parallel=True, cache=True)
-def shingle_counts(data, starts, ends, size):
-    """How many shingles each text has: a first, cheap pass that sizes the array of all shingles."""
-    n = len(starts)
-    out = np.zeros(n, dtype=np.int64)
-    for d in prange(n):
-        words = 0
-        previous_space = True
-        for i in range(starts[d], ends[d]):
-            space = _SPACE[data[i]]
-            words += previous_space & ~space
-            previous_space = space
-        out[d] = max(words - size + 1, min(words, 1))
-    return out
+@njit
+def _shingles(data, lo, hi, size, words, out):
+    """The shingle hashes of data[lo:hi] into `out` (`words`: room for the text's words + 1);
+    returns how many."""
+    m = _words(data, lo, hi, words)
+    if m == 0:
+        return 0
+    if m < size:
+        h = words[0]
+        for j in range(1, m):
+            h = h * _MIX ^ words[j]
+        out[0] = fmix64(h)
+        return 1
+    for i in range(m - size + 1):
+        h = words[i]
+        for j in range(1, size):
+            h = h * _MIX ^ words[i + j]
+        out[i] = fmix64(h)
+    return m - size + 1
 
 
 @njit(parallel=True, cache=True)
-def shingles_and_minhash(data, starts, ends, size, counts, a, b):
-    """Every text's shingle hashes (one flat array, text after text, `counts` long each) and its
-    (texts, len(a)) uint32 MinHash signature. Hash function j is (a[j] * x + b[j]) >> 32 on
-    64 bits (multiply-shift, a[j] odd). A text without shingles keeps all-ones."""
+def minhash(data, starts, ends, size, a, b):
+    """Each text's shingle count and its (texts, len(a)) uint32 MinHash signature, in one pass
+    that keeps no shingle. Hash function j is (a[j] * x + b[j]) >> 32 on 64 bits (multiply-shift,
+    a[j] odd). A text without shingles keeps all-ones."""
     n, perms = len(starts), len(a)
-    runs = np.zeros(n + 1, dtype=np.int64)
-    runs[1:] = np.cumsum(counts)
-    flat = np.empty(runs[n], dtype=np.uint64)
+    counts = np.zeros(n, dtype=np.int64)
     signatures = np.full((n, perms), np.uint32(0xFFFFFFFF), dtype=np.uint32)
     for d in prange(n):
-        k = counts[d]
-        if k == 0:
-            continue
-        words = np.empty(k + size + 1, dtype=np.uint64)
-        m = _words(data, starts[d], ends[d], words)
-        run = flat[runs[d] : runs[d + 1]]
-        if m < size:
-            h = words[0]
-            for j in range(1, m):
-                h = h * _MIX ^ words[j]
-            run[0] = fmix64(h)
-        else:
-            for i in range(k):
-                h = words[i]
-                for j in range(1, size):
-                    h = h * _MIX ^ words[i + j]
-                run[i] = fmix64(h)
+        # a word takes a byte and a separator: (bytes + 1) // 2 words at most
+        words = np.empty((ends[d] - starts[d] + 1) // 2 + 1, dtype=np.uint64)
+        run = np.empty(len(words), dtype=np.uint64)
+        k = _shingles(data, starts[d], ends[d], size, words, run)
+        counts[d] = k
         low = np.full(perms, np.uint64(0xFFFFFFFF), dtype=np.uint64)
         for i in range(k):
             x = run[i]
             for j in range(perms):
-                v = (a[j] * x + b[j]) >> np.uint64(32)
-                if v < low[j]:
-                    low[j] = v
+                low[j] = min(low[j], (a[j] * x + b[j]) >> np.uint64(32))
         for j in range(perms):
             signatures[d, j] = np.uint32(low[j])
-    return flat, runs, signatures
+    return counts, signatures
+
+
+@njit(parallel=True, cache=True)
+def shingle_hashes(data, starts, ends, size, counts):
+    """The texts' shingle hashes, one flat array (text i at runs[i]:runs[i + 1]; `counts` from
+    `minhash`), and the runs."""
+    n = len(starts)
+    runs = np.zeros(n + 1, dtype=np.int64)
+    runs[1:] = np.cumsum(counts)
+    flat = np.empty(runs[n], dtype=np.uint64)
+    for d in prange(n):
+        words = np.empty((ends[d] - starts[d] + 1) // 2 + 1, dtype=np.uint64)
+        _shingles(data, starts[d], ends[d], size, words, flat[runs[d] : runs[d + 1]])
+    return flat, runs
 
 
 @njit(inline="always")

@@ -5,7 +5,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from curation.shingle_hashes import pair_jaccard, shingle_counts, shingles_and_minhash
+from curation.shingle_hashes import minhash, pair_jaccard, shingle_hashes
 from curation.text_bytes import TextBytes
 
 SIZE = 3
@@ -22,11 +22,11 @@ def python_shingles(text: str) -> set[tuple[str, ...]]:
 
 def kernels(batch: list[str]):
     b = TextBytes.of(pl.Series(batch, dtype=pl.String))
-    counts = shingle_counts(b.data, b.starts, b.ends, SIZE)
     rng = np.random.default_rng(0)
     a = rng.integers(0, 1 << 63, size=16, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
     c = rng.integers(0, 1 << 63, size=16, dtype=np.uint64)
-    return counts, *shingles_and_minhash(b.data, b.starts, b.ends, SIZE, counts, a, c)
+    counts, signatures = minhash(b.data, b.starts, b.ends, SIZE, a, c)
+    return counts, *shingle_hashes(b.data, b.starts, b.ends, SIZE, counts), signatures
 
 
 @settings(max_examples=300, deadline=None)

@@ -14,10 +14,15 @@ def test_bytes_per_text_with_other_scripts_lower_cased():
     assert not b.data.flags.writeable and not b.starts.flags.writeable  # one array type for Numba
 
 
-def test_rows_share_the_bytes_and_replaced_patches_only_those_texts():
+def test_rows_share_the_bytes():
     b = TextBytes.of(pl.Series(["one", "two", "three"]))
     assert texts_of(b.rows(np.array([2, 0]))) == ["three", "one"]
-    patched = b.replaced(np.array([1]), pl.Series(["TWO, longer"]))
-    assert texts_of(patched) == ["one", "TWO, longer", "three"]
-    assert texts_of(b) == ["one", "two", "three"]
-    assert b.replaced(np.array([], dtype=np.int64), pl.Series([], dtype=pl.String)) is b
+    assert b.rows(np.array([1])).data is b.data
+
+
+def test_the_shared_column_is_the_texts_and_reads_the_same_bytes():
+    texts = pl.Series("text", ["Hello World", None, "ÉCOLE Öl", "", "tail"])
+    column, b = TextBytes.shared(texts)
+    assert column.equals(texts) and column.name == "text"
+    assert texts_of(b) == ["Hello World", "", "école öl", "", "tail"]
+    assert bytes(b.data[: len("Hello World")]) == b"Hello World"  # the column's bytes first, as they were
