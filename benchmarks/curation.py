@@ -7,7 +7,9 @@ posts per user, log-normal lengths, 5% Chinese posts, and bad rows of every kind
 invalid UTF-8, missing users, unparseable dates, empty and oversize texts, duplicate ids).
 Each implementation runs in its own process, so its peak memory (max RSS) is its own:
 
-  project  curation.ingest + curation.curate, writing posts/quarantine/articles Parquet
+  project  the `ingest` and `curate` stages as `dvc repro` runs them: each in its own process,
+           curate reading the posts Parquet that ingest wrote; its time is theirs added up,
+           its peak memory the larger stage's
   pandas   a straightforward pandas implementation of the same steps, quarantine kept too
   duckdb   a plain hand-written DuckDB SQL script of the same steps; read_json(ignore_errors)
            turns a broken line into a row of NULLs, so its content and true reason are lost
@@ -87,18 +89,20 @@ def generate(path: Path, n_posts: int, n_users: int, seed: int = 0) -> None:
             fh.write(b'{"post_id": "latin%d", "user": "caf\xe9", "created_at": "2020-01-01", "text": "x"}\n' % i)
 
 
-def run_project(dump: Path, out: Path) -> dict:
-    from curation.curate import CurateParams, curate
-    from curation.ingest import IngestParams, ingest
-    from pipeline.outputs import write_table
+def run_ingest(dump: Path, out: Path) -> dict:
+    """The `ingest` stage as `dvc repro` runs it (`sag ingest`), with the committed params."""
+    from pipeline import ingest
 
-    result = ingest(dump, IngestParams(), progress=False)
-    write_table(result.posts, out / "posts.parquet")
-    write_table(result.quarantine, out / "quarantine.parquet")
-    curated = curate(result.posts, CurateParams())
-    write_table(curated.articles, out / "articles.parquet")
-    write_table(curated.rejects, out / "rejects.parquet")
-    return {"accepted": len(result.posts), "quarantined": len(result.quarantine), "articles": len(curated.articles)}
+    metrics = ingest.main(dump, out, out / "ingest.json", ROOT / "params.yaml")
+    return {"accepted": metrics["accepted"], "quarantined": metrics["quarantined"]}
+
+
+def run_curate(dump: Path, out: Path) -> dict:
+    """The `curate` stage (`sag curate`), reading what `run_ingest` wrote."""
+    from pipeline import curate
+
+    metrics = curate.main(out / "posts.parquet", out, out / "curate.json", ROOT / "params.yaml")
+    return {"articles": metrics["articles"]}
 
 
 def run_pandas(dump: Path, out: Path) -> dict:
@@ -176,7 +180,7 @@ def run_duckdb(dump: Path, out: Path) -> dict:
 
     con = duckdb.connect()
     con.execute(DUCKDB_SCRIPT.format(dump=dump, out=out))
-    count = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
+    count = lambda sql: con.execute(sql).fetchone()[0]
     return {
         "accepted": count("SELECT count(*) FROM posts"),
         "quarantined": count("SELECT count(*) FROM checked WHERE reason IS NOT NULL"),
@@ -184,22 +188,32 @@ def run_duckdb(dump: Path, out: Path) -> dict:
     }
 
 
-RUNNERS = {"project": run_project, "pandas": run_pandas, "duckdb": run_duckdb}
+RUNNERS = {"project": (run_ingest, run_curate), "pandas": (run_pandas,), "duckdb": (run_duckdb,)}
+STEPS = {f.__name__: f for steps in RUNNERS.values() for f in steps}
 
 
 def measure(name: str, dump: Path) -> dict:
-    """Run one implementation in a child process; report its wall time and its own peak memory."""
+    """Run one implementation, each of its steps in a child process; report the wall time and
+    the peak memory of each step, added up and the largest."""
     out = CACHE / f"out-{name}"
     out.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run(
-        [sys.executable, __file__, "--run", name, "--dump", str(dump), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    if proc.returncode != 0:
-        raise SystemExit(f"{name} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    total: dict = {"seconds": 0.0, "peak_mb": 0.0, "steps": {}}
+    for step in RUNNERS[name]:
+        proc = subprocess.run(
+            [sys.executable, __file__, "--run", step.__name__, "--dump", str(dump), "--out", str(out)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise SystemExit(f"{name} ({step.__name__}) failed:\n{proc.stderr[-3000:]}")
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        total["steps"][step.__name__] = (r.pop("seconds"), r.pop("peak_mb"))
+        total |= r
+    total["seconds"] = sum(s for s, _ in total["steps"].values())
+    total["peak_mb"] = max(m for _, m in total["steps"].values())
+    return total
 
 
 def main() -> None:
@@ -208,14 +222,14 @@ def main() -> None:
     ap.add_argument("--users", type=int, default=PAPER_USERS)
     ap.add_argument("--only", nargs="*", default=list(RUNNERS), choices=list(RUNNERS))
     ap.add_argument("--rounds", type=int, default=1, help="alternate the implementations this many times")
-    ap.add_argument("--run", choices=list(RUNNERS), help=argparse.SUPPRESS)
+    ap.add_argument("--run", choices=list(STEPS), help=argparse.SUPPRESS)
     ap.add_argument("--dump", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.run:  # child process
         sys.path.insert(0, str(ROOT))
         start = time.perf_counter()
-        counts = RUNNERS[args.run](args.dump, args.out)
+        counts = STEPS[args.run](args.dump, args.out)
         seconds = time.perf_counter() - start
         # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork + exec.
         hwm = next(line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("VmHWM"))
@@ -233,9 +247,10 @@ def main() -> None:
     print(f"{'round':<6} {'impl':<8} {'seconds':>8} {'peak MB':>8} {'accepted':>9} {'quarantined':>11} {'articles':>9}")
     for k, results in enumerate(rounds, 1):
         for name, r in results.items():
+            steps = "  (" + ", ".join(f"{s}: {t:.1f} s {m:.0f} MB" for s, (t, m) in r["steps"].items()) + ")"
             print(
                 f"{k:<6} {name:<8} {r['seconds']:>8.1f} {r['peak_mb']:>8.0f} {r['accepted']:>9} {r['quarantined']:>11} "
-                f"{r['articles']:>9}"
+                f"{r['articles']:>9}{steps if len(r['steps']) > 1 else ''}"
             )
     if "project" not in args.only or len(args.only) < 2:
         return

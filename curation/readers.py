@@ -27,6 +27,7 @@ import json
 import logging
 import mailbox
 import mmap
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,9 +135,16 @@ def _content(path: Path):
 
 
 def original_records(path: Path, starts: list[int], ends: list[int]) -> list[str]:
-    """The verbatim text of rows by their byte spans (as `_read_jsonl` and `_read_csv` recorded them)."""
-    with _content(path) as (data, _):
-        return [bytes(data[a:b]).decode("utf-8", errors="backslashreplace") for a, b in zip(starts, ends, strict=True)]
+    """The verbatim text of rows by their byte spans (as `_read_jsonl` and `_read_csv` recorded them).
+    UTF-8 spans are read, not mapped: a page fault on a mapping maps the pages around it too, and
+    a few thousand rejected rows spread over a gigabyte dump made half a gigabyte resident."""
+    spans = zip(starts, ends, strict=True)
+    with path.open("rb") as fh:
+        if not any(fh.read(4).startswith(bom) for bom, encoding in _BOMS if encoding != "utf-8"):
+            fd = fh.fileno()
+            return [os.pread(fd, b - a, a).decode("utf-8", errors="backslashreplace") for a, b in spans]
+    with _content(path) as (data, _):  # transcoded to UTF-8 in memory: spans are in that
+        return [bytes(data[a:b]).decode("utf-8", errors="backslashreplace") for a, b in spans]
 
 
 def read_mail(files: list[tuple[Path, str]], rules: AutomatedRules, max_chars: int, progress: bool) -> pl.DataFrame:
