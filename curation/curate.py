@@ -276,7 +276,7 @@ def _normalise_text(posts: pl.DataFrame, form: str) -> tuple[pl.DataFrame, TextB
         posts.lazy()
         .select(
             # more bytes than characters: 15x faster than a regex for a non-ASCII character
-            _non_ascii=(text.str.len_bytes() != text.str.len_chars()).fill_null(False) & (form != "none"),
+            _non_ascii=(text.str.len_bytes() != text.str.len_chars()).fill_null(False),
             _untidy=untidy.fill_null(False),
         )
         .collect(engine="streaming")
@@ -291,10 +291,11 @@ def _normalise_text(posts: pl.DataFrame, form: str) -> tuple[pl.DataFrame, TextB
 
 
 def _tidy(fixed: pl.Series, non_ascii: pl.Series, form: str) -> pl.Series:
-    """The rows `_normalise_text` found untidy or non-ASCII, rewritten."""
-    inner = non_ascii.arg_true()
-    if not inner.is_empty():
-        fixed = fixed.scatter(inner, fixed.gather(inner).str.normalize(form))
+    """The rows `_normalise_text` found untidy or non-ASCII, rewritten (non-ASCII ones also with
+    `form` none: their edges can be blanks of other scripts)."""
+    wide = non_ascii.arg_true()
+    if not wide.is_empty() and form != "none":
+        fixed = fixed.scatter(wide, fixed.gather(wide).str.normalize(form))
     # Trailing blanks and runs of blank lines carry no style; tabs and single blank lines do.
     fixed = fixed.str.replace_all(r"\r\n?", "\n").str.replace_all(r"[ \t]+\n", "\n").str.replace_all(r"\n{3,}", "\n\n")
     return fixed.str.strip_chars()
