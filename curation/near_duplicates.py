@@ -50,11 +50,9 @@ def near_duplicates(
     members = np.unique(np.concatenate([first, other]))
     b = text_bytes.rows(members)
     flat, runs = shingle_hashes(b.data, b.starts, b.ends, shingle, counts[members])
-
-    def at(texts: np.ndarray) -> np.ndarray:  # each text's place in `members`
-        return np.searchsorted(members, texts)
-
-    hit = pair_jaccard(flat, runs, at(first), at(other)) >= threshold
+    at = np.zeros(len(counts), dtype=np.int64)  # each member text's place in `members`
+    at[members] = np.arange(len(members))
+    hit = pair_jaccard(flat, runs, at[first], at[other]) >= threshold
     dup, root = _earliest_of_each_group(rank, first[hit], other[hit])
     ids, users = frame.get_column("post_id"), frame.get_column("user_id")
     return pl.DataFrame(
@@ -63,7 +61,7 @@ def near_duplicates(
             "of_post_id": ids.gather(root),
             "of_user_id": users.gather(root),
             # with the post it is reported against (lower than the threshold when only a chain links them)
-            "jaccard": pair_jaccard(flat, runs, at(root), at(dup)).round(3),
+            "jaccard": pair_jaccard(flat, runs, at[root], at[dup]).round(3),
         },
         schema=empty.schema,
     )
