@@ -5,7 +5,7 @@ out: articles    the posts columns + n_words, position (0-based, per user, in ti
                  removed_lines (boilerplate taken out of the text, null if none)
      rejects     the posts columns + n_words, stage='curate', reason, detail (the `quarantine` table)
 
-Order: Unicode form and tidy whitespace; boilerplate lines out (curation/boilerplate.py), words
+Order: Unicode form and tidy whitespace (curation/normalise.py); boilerplate lines out (curation/boilerplate.py), words
 counted after; then the rules, first failing one wins: duplicate_text, too_short, too_long,
 newsletter, near_duplicate (curation/near_duplicates.py, among the posts still kept),
 too_few_posts.
@@ -22,6 +22,7 @@ import polars as pl
 from common.errors import InputError
 from curation.boilerplate import remove_boilerplate
 from curation.near_duplicates import near_duplicates
+from curation.normalise import normalise
 from curation.reasons import Reason
 from curation.split import SPLITS, assign_splits
 from curation.text_bytes import TextBytes
@@ -107,7 +108,7 @@ def check_schema(posts: pl.DataFrame, where: str) -> None:
 
 def curate(posts: pl.DataFrame, params: CurateParams) -> CurateResult:
     check_schema(posts, "posts")
-    posts, text_bytes = _normalise_text(posts, params.unicode_form)
+    posts, text_bytes = normalise(posts, params.unicode_form)
     posts, text_bytes, boilerplate = _without_boilerplate(posts, text_bytes, params)
     # The rules run on a small sorted index (no text); the text is gathered once at the end,
     # because every copy of a gigabyte of text costs seconds (benchmarks/curation.py).
@@ -256,49 +257,6 @@ def _near_duplicate_scopes(index: pl.DataFrame, splits: pl.DataFrame) -> dict:
         "cross_user": sum(u != v for u, v in pairs),
         "cross_split": sum(u in split_of and v in split_of and split_of[u] != split_of[v] for u, v in pairs),
     }
-
-
-def _normalise_text(posts: pl.DataFrame, form: str) -> tuple[pl.DataFrame, TextBytes]:
-    """Unicode normal form, no trailing blanks, at most one blank line in a row; plus `n_words`.
-    Also the texts as bytes, for the compiled steps after it.
-
-    One streaming pass (all cores) finds the rows that need a change; only those are rewritten.
-    ASCII text is already in every normal form and most posts are tidy, so this avoids rewriting a
-    gigabyte of text that would not change (benchmarks/curation.py).
-    """
-    text = pl.col("text")
-    # Literal tests, not one regex with anchors: about 7x faster over a gigabyte.
-    untidy = pl.any_horizontal(
-        *(text.str.contains(s, literal=True) for s in (" \n", "\t\n", "\n\n\n", "\r")),
-        *(text.str.starts_with(c) | text.str.ends_with(c) for c in (" ", "\n", "\t")),
-    )
-    flags = (
-        posts.lazy()
-        .select(
-            # more bytes than characters: 15x faster than a regex for a non-ASCII character
-            _non_ascii=(text.str.len_bytes() != text.str.len_chars()).fill_null(False),
-            _untidy=untidy.fill_null(False),
-        )
-        .collect(engine="streaming")
-    )
-    non_ascii = flags.get_column("_non_ascii")
-    rows = (non_ascii | flags.get_column("_untidy")).arg_true()
-    texts = posts.get_column("text")
-    if not rows.is_empty():
-        texts = texts.scatter(rows, _tidy(texts.gather(rows), non_ascii.gather(rows), form))
-    texts, text_bytes = TextBytes.shared(texts)
-    return posts.with_columns(texts, word_counts(texts, text_bytes).alias("n_words")), text_bytes
-
-
-def _tidy(fixed: pl.Series, non_ascii: pl.Series, form: str) -> pl.Series:
-    """The rows `_normalise_text` found untidy or non-ASCII, rewritten (non-ASCII ones also with
-    `form` none: their edges can be blanks of other scripts)."""
-    wide = non_ascii.arg_true()
-    if not wide.is_empty() and form != "none":
-        fixed = fixed.scatter(wide, fixed.gather(wide).str.normalize(form))
-    # Trailing blanks and runs of blank lines carry no style; tabs and single blank lines do.
-    fixed = fixed.str.replace_all(r"\r\n?", "\n").str.replace_all(r"[ \t]+\n", "\n").str.replace_all(r"\n{3,}", "\n\n")
-    return fixed.str.strip_chars()
 
 
 def _metrics(posts: pl.DataFrame, articles: pl.DataFrame, rejects: pl.DataFrame) -> dict:

@@ -1,14 +1,10 @@
-import re
-import unicodedata
 from datetime import datetime, timedelta, timezone
 
 import polars as pl
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from common.errors import InputError
-from curation.curate import CurateParams, _normalise_text, curate
+from curation.curate import CurateParams, curate
 from curation.split import assign_splits
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
@@ -101,26 +97,6 @@ def test_unicode_normalisation_and_blank_lines():
     frame = posts(n_users=1, per_user=3).with_columns(text=pl.lit("Cafe\u0301  \n\n\n\nnext " + "word " * 10))
     text = curate(frame, CurateParams(min_words=5, min_posts_per_user=1)).articles.get_column("text")[0]
     assert text.startswith("Café\n\nnext")
-
-
-def tidy_reference(text: str, form: str) -> str:
-    """The tidying rules, applied to every text the plain way."""
-    text = unicodedata.normalize(form, text) if form != "none" else text
-    text = re.sub(r"\n{3,}", "\n\n", re.sub(r"[ \t]+\n", "\n", re.sub(r"\r\n?", "\n", text)))
-    return text.strip()
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    st.lists(st.text(alphabet=" \t\n\rab\u00a0\u0301e", max_size=12), min_size=1, max_size=8),
-    st.sampled_from(["NFC", "NFKC", "none"]),
-)
-def test_every_text_comes_out_tidy_whichever_path_it_takes(texts, form):
-    # edge blanks only, blanks inside, other scripts: each kind takes its own path
-    frame = pl.DataFrame({"text": texts, "n": range(len(texts))})
-    tidied, b = _normalise_text(frame, form)
-    assert tidied.get_column("text").to_list() == [tidy_reference(t, form) for t in texts]
-    assert len(b) == len(texts)
 
 
 @pytest.mark.parametrize(
