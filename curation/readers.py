@@ -140,7 +140,8 @@ def original_records(path: Path, starts: list[int], ends: list[int]) -> list[str
     a few thousand rejected rows spread over a gigabyte dump made half a gigabyte resident."""
     spans = zip(starts, ends, strict=True)
     with path.open("rb") as fh:
-        if not any(fh.read(4).startswith(bom) for bom, encoding in _BOMS if encoding != "utf-8"):
+        head = fh.read(4)
+        if not any(head.startswith(bom) for bom, encoding in _BOMS if encoding != "utf-8"):
             fd = fh.fileno()
             return [os.pread(fd, b - a, a).decode("utf-8", errors="backslashreplace") for a, b in spans]
     with _content(path) as (data, _):  # transcoded to UTF-8 in memory: spans are in that
@@ -197,7 +198,7 @@ def _read_jsonl(path: Path, source: str) -> tuple[pl.DataFrame | tuple[str, str]
             return _read_json_array(bytes(data[start:]), source)
         for a, b in _line_chunks(data, start):
             first_line += _parse_chunk(data[a:b], a, first_line, good, bad)
-            _release(data, b)
+            _release(data, a, b)
         frame = _concat_parts([f for f in good if len(f)], data, bad)
     return frame, _rejects(source, [(f"line {n}", *rest) for n, *rest in bad])
 
@@ -273,11 +274,12 @@ def _parse_chunk(chunk: bytes, offset: int, first_line: int, good: list, bad: li
     return n_lines
 
 
-def _release(data, end: int) -> None:
-    """Drop the mapped pages before `end` from this process's memory (they stay in the page
-    cache): a parsed chunk is not read again, and a gigabyte dump would otherwise stay resident."""
-    if isinstance(data, mmap.mmap) and end >= mmap.PAGESIZE:
-        data.madvise(mmap.MADV_DONTNEED, 0, end - end % mmap.PAGESIZE)
+def _release(data, start: int, end: int) -> None:
+    """Drop the mapped pages of a parsed chunk from this process's memory (they stay in the page
+    cache, and a page read again is mapped again): a gigabyte dump would otherwise stay resident."""
+    first, last = start - start % mmap.PAGESIZE, end - end % mmap.PAGESIZE
+    if isinstance(data, mmap.mmap) and last > first:
+        data.madvise(mmap.MADV_DONTNEED, first, last - first)
 
 
 def _line_chunks(data: mmap.mmap, start: int = 0, size: int = JSONL_CHUNK_BYTES):

@@ -86,6 +86,14 @@ def test_byte_order_marks_are_honoured(tmp_path, prefix, encode):
     assert result.posts.get_column("text").to_list() == ["a fine post"] * 2
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "utf-8-sig"])
+def test_a_rejected_row_of_a_file_with_a_byte_order_mark_keeps_its_line(tmp_path, encoding):
+    bad = line(post_id="b", user="")
+    result = run(tmp_path, "a.jsonl", (line(post_id="a") + bad).decode().encode(encoding))
+    assert only(result) == "missing_user"
+    assert only(result, "raw") == bad.decode().strip()
+
+
 def test_json_array_file_is_one_record_per_item(tmp_path):
     items = [GOOD | {"post_id": "a"}, GOOD | {"post_id": "b", "user": ""}, "not an object"]
     result = run(tmp_path, "dump.json", json.dumps(items, indent=2).encode())
