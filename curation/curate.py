@@ -212,8 +212,9 @@ def _without_boilerplate(
     rows = found.removed.is_not_null().arg_true()
     if rows.is_empty():
         return posts.with_columns(found.removed), text_bytes, found.metrics
-    n_words = posts.get_column("n_words").scatter(rows, word_counts(found.text.gather(rows)))
     texts, text_bytes = TextBytes.shared(found.text)  # the old bytes go with the old column
+    changed = word_counts(texts.gather(rows), text_bytes.rows(rows.to_numpy()))  # from the bytes just made
+    n_words = posts.get_column("n_words").scatter(rows, changed)
     return posts.with_columns(texts, found.removed, n_words), text_bytes, found.metrics
 
 

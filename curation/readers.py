@@ -126,12 +126,17 @@ def _content(path: Path):
         if not head:
             yield b"", 0
             return
-        bom, encoding = next(((b, e) for b, e in _BOMS if head.startswith(b)), (b"", "utf-8"))
+        bom, encoding = _byte_order_mark(head)
         if encoding != "utf-8":
             yield path.read_bytes()[len(bom) :].decode(encoding, errors="replace").encode("utf-8"), 0
             return
         with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
             yield data, len(bom)
+
+
+def _byte_order_mark(head: bytes) -> tuple[bytes, str]:
+    """The mark a file's first bytes open with and its encoding (none: UTF-8)."""
+    return next(((b, e) for b, e in _BOMS if head.startswith(b)), (b"", "utf-8"))
 
 
 def original_records(path: Path, starts: list[int], ends: list[int]) -> list[str]:
@@ -140,8 +145,7 @@ def original_records(path: Path, starts: list[int], ends: list[int]) -> list[str
     a few thousand rejected rows spread over a gigabyte dump made half a gigabyte resident."""
     spans = zip(starts, ends, strict=True)
     with path.open("rb") as fh:
-        head = fh.read(4)
-        if not any(head.startswith(bom) for bom, encoding in _BOMS if encoding != "utf-8"):
+        if _byte_order_mark(fh.read(4))[1] == "utf-8":
             fd = fh.fileno()
             return [os.pread(fd, b - a, a).decode("utf-8", errors="backslashreplace") for a, b in spans]
     with _content(path) as (data, _):  # transcoded to UTF-8 in memory: spans are in that

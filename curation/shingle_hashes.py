@@ -54,6 +54,12 @@ def _words(data, lo, hi, out):
     return n
 
 
+@njit(inline="always")
+def _word_room(lo, hi):
+    """Room for the words of data[lo:hi] and one more: a word takes a byte and a separator."""
+    return (hi - lo + 1) // 2 + 1
+
+
 @njit
 def _shingles(data, lo, hi, size, words, out):
     """The shingle hashes of data[lo:hi] into `out` (`words`: room for the text's words + 1);
@@ -84,8 +90,7 @@ def minhash(data, starts, ends, size, a, b):
     counts = np.zeros(n, dtype=np.int64)
     signatures = np.full((n, perms), np.uint32(0xFFFFFFFF), dtype=np.uint32)
     for d in prange(n):
-        # a word takes a byte and a separator: (bytes + 1) // 2 words at most
-        words = np.empty((ends[d] - starts[d] + 1) // 2 + 1, dtype=np.uint64)
+        words = np.empty(_word_room(starts[d], ends[d]), dtype=np.uint64)
         run = np.empty(len(words), dtype=np.uint64)
         k = _shingles(data, starts[d], ends[d], size, words, run)
         counts[d] = k
@@ -108,7 +113,7 @@ def shingle_hashes(data, starts, ends, size, counts):
     runs[1:] = np.cumsum(counts)
     flat = np.empty(runs[n], dtype=np.uint64)
     for d in prange(n):
-        words = np.empty((ends[d] - starts[d] + 1) // 2 + 1, dtype=np.uint64)
+        words = np.empty(_word_room(starts[d], ends[d]), dtype=np.uint64)
         _shingles(data, starts[d], ends[d], size, words, flat[runs[d] : runs[d + 1]])
     return flat, runs
 
