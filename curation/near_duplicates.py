@@ -20,7 +20,7 @@ import polars as pl
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from curation.shingle_hashes import minhash, pair_jaccard, shingle_hashes
+from curation.shingle_hashes import minhash, pair_jaccard
 from curation.text_bytes import TextBytes
 
 BANDS, ROWS = 8, 4
@@ -46,13 +46,7 @@ def near_duplicates(
     first, other = _candidates(signatures, counts > 0, rank)
     if not len(first):  # every bucket of every band holds one text: nothing to compare
         return empty
-    # Shingles are kept only for the texts of a candidate pair, and only while they are compared.
-    members = np.unique(np.concatenate([first, other]))
-    b = text_bytes.rows(members)
-    flat, runs = shingle_hashes(b.data, b.starts, b.ends, shingle, counts[members])
-    at = np.zeros(len(counts), dtype=np.int64)  # each member text's place in `members`
-    at[members] = np.arange(len(members))
-    hit = pair_jaccard(flat, runs, at[first], at[other]) >= threshold
+    hit = _jaccard(text_bytes, shingle, first, other) >= threshold
     dup, root = _earliest_of_each_group(rank, first[hit], other[hit])
     ids, users = frame.get_column("post_id"), frame.get_column("user_id")
     return pl.DataFrame(
@@ -61,10 +55,21 @@ def near_duplicates(
             "of_post_id": ids.gather(root),
             "of_user_id": users.gather(root),
             # with the post it is reported against (lower than the threshold when only a chain links them)
-            "jaccard": pair_jaccard(flat, runs, at[root], at[dup]).round(3),
+            "jaccard": _jaccard(text_bytes, shingle, root, dup).round(3),
         },
         schema=empty.schema,
     )
+
+
+def _jaccard(text_bytes: TextBytes, shingle: int, first: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """Exact shingle Jaccard per pair; pairs go to the kernel grouped by first text, which it then
+    hashes once per group. No text's shingles are kept: at a million posts those of every
+    candidate text took 0.9 GB (benchmarks/curation.py)."""
+    order = np.argsort(first, kind="stable")
+    out = np.empty(len(first), dtype=np.float64)
+    b = text_bytes
+    out[order] = pair_jaccard(b.data, b.starts, b.ends, shingle, first[order], other[order])
+    return out
 
 
 def _permutations() -> tuple[np.ndarray, np.ndarray]:

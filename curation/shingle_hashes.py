@@ -1,8 +1,9 @@
 """Word-shingle hashes, MinHash signatures and exact shingle Jaccard, compiled with Numba.
 
-They read a text column's UTF-8 bytes in place (curation/text_bytes.py) and write 8 bytes per
-shingle: at the paper's 400k+ articles (100M+ words) a NumPy version that exploded every word into
-arrays first spent most of its time moving memory, 4x slower (benchmarks/curation.py).
+They read a text column's UTF-8 bytes in place (curation/text_bytes.py) and keep a text's shingle
+hashes only while it is hashed or compared: at the paper's 400k+ articles (100M+ words) a NumPy
+version that exploded every word into arrays first spent most of its time moving memory, 4x
+slower, and keeping every candidate text's shingles took 0.9 GB (benchmarks/curation.py).
 
 A word is a run of bytes between ASCII whitespace, ASCII letters lower-cased (TextBytes holds the
 texts with other letters already lower-cased). A shingle is `size` words in
@@ -104,20 +105,6 @@ def minhash(data, starts, ends, size, a, b):
     return counts, signatures
 
 
-@njit(parallel=True, cache=True)
-def shingle_hashes(data, starts, ends, size, counts):
-    """The texts' shingle hashes, one flat array (text i at runs[i]:runs[i + 1]; `counts` from
-    `minhash`), and the runs."""
-    n = len(starts)
-    runs = np.zeros(n + 1, dtype=np.int64)
-    runs[1:] = np.cumsum(counts)
-    flat = np.empty(runs[n], dtype=np.uint64)
-    for d in prange(n):
-        words = np.empty(_word_room(starts[d], ends[d]), dtype=np.uint64)
-        _shingles(data, starts[d], ends[d], size, words, flat[runs[d] : runs[d + 1]])
-    return flat, runs
-
-
 @njit(inline="always")
 def _probe(keys, marks, key, mask, stamp):
     """The slot holding `key` in this pair's table, or the empty slot where it goes. Slots with an
@@ -130,41 +117,56 @@ def _probe(keys, marks, key, mask, stamp):
 
 
 @njit(parallel=True, cache=True)
-def pair_jaccard(flat, runs, first, other):
-    """Exact Jaccard of the shingle sets of each (first[p], other[p]) pair of texts, counted with
-    an open-addressing hash table (no sorting). Pairs are taken in chunks, one table each."""
+def pair_jaccard(data, starts, ends, size, first, other):
+    """Exact Jaccard of the shingle sets of each (first[p], other[p]) pair of texts, each text's
+    shingles made as its pair is compared and kept no longer, counted with an open-addressing hash
+    table (no sorting). Pairs are taken in contiguous chunks, one table each; pairs sorted by
+    `first` hash a first text once per run of its pairs."""
     out = np.zeros(len(first), dtype=np.float64)
     chunks = 64
     for c in prange(chunks):
-        _jaccard_chunk(flat, runs, first, other, c, chunks, out)
+        lo, hi = c * len(first) // chunks, (c + 1) * len(first) // chunks
+        _jaccard_chunk(data, starts, ends, size, first, other, lo, hi, out)
     return out
 
 
 @njit
-def _jaccard_chunk(flat, runs, first, other, chunk, chunks, out):
+def _jaccard_chunk(data, starts, ends, size, first, other, lo, hi, out):
+    words = np.zeros(0, dtype=np.uint64)
+    a_run = np.zeros(0, dtype=np.uint64)
+    b_run = np.zeros(0, dtype=np.uint64)
     keys = np.zeros(0, dtype=np.uint64)
     marks = np.zeros(0, dtype=np.int64)  # 4 * (pair + 1), plus 1 (in the first text), 2 (other), 3 (both)
-    for p in range(chunk, len(first), chunks):
-        a_lo, a_hi = runs[first[p]], runs[first[p] + 1]
-        b_lo, b_hi = runs[other[p]], runs[other[p] + 1]
-        size = 1
-        while size < 2 * (a_hi - a_lo + b_hi - b_lo):
-            size *= 2
-        if size > len(keys):
-            keys = np.zeros(size, dtype=np.uint64)
-            marks = np.zeros(size, dtype=np.int64)
-        mask = np.uint64(size - 1)
+    a_text, a_n = -1, 0
+    for p in range(lo, hi):
+        a, b = first[p], other[p]
+        room = max(_word_room(starts[a], ends[a]), _word_room(starts[b], ends[b]))
+        if room > len(words):
+            words = np.empty(room, dtype=np.uint64)
+            b_run = np.empty(room, dtype=np.uint64)
+        if a != a_text:
+            if room > len(a_run):
+                a_run = np.empty(room, dtype=np.uint64)
+            a_text, a_n = a, _shingles(data, starts[a], ends[a], size, words, a_run)
+        b_n = _shingles(data, starts[b], ends[b], size, words, b_run)
+        table = 1
+        while table < 2 * (a_n + b_n):
+            table *= 2
+        if table > len(keys):
+            keys = np.zeros(table, dtype=np.uint64)
+            marks = np.zeros(table, dtype=np.int64)
+        mask = np.uint64(table - 1)
         stamp = (p + 1) * 4
         in_a = in_b = shared = 0
-        for i in range(a_lo, a_hi):
-            slot = _probe(keys, marks, flat[i], mask, stamp)
+        for i in range(a_n):
+            slot = _probe(keys, marks, a_run[i], mask, stamp)
             if marks[slot] < stamp:
-                keys[slot], marks[slot] = flat[i], stamp + 1
+                keys[slot], marks[slot] = a_run[i], stamp + 1
                 in_a += 1
-        for i in range(b_lo, b_hi):
-            slot = _probe(keys, marks, flat[i], mask, stamp)
+        for i in range(b_n):
+            slot = _probe(keys, marks, b_run[i], mask, stamp)
             if marks[slot] < stamp:
-                keys[slot], marks[slot] = flat[i], stamp + 2
+                keys[slot], marks[slot] = b_run[i], stamp + 2
                 in_b += 1
             elif marks[slot] == stamp + 1:
                 marks[slot] = stamp + 3

@@ -5,7 +5,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from curation.shingle_hashes import minhash, pair_jaccard, shingle_hashes
+from curation.shingle_hashes import minhash, pair_jaccard
 from curation.text_bytes import TextBytes
 
 SIZE = 3
@@ -26,19 +26,19 @@ def kernels(batch: list[str]):
     a = rng.integers(0, 1 << 63, size=16, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
     c = rng.integers(0, 1 << 63, size=16, dtype=np.uint64)
     counts, signatures = minhash(b.data, b.starts, b.ends, SIZE, a, c)
-    return counts, *shingle_hashes(b.data, b.starts, b.ends, SIZE, counts), signatures
+    return counts, signatures, lambda first, other: pair_jaccard(b.data, b.starts, b.ends, SIZE, first, other)
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(texts, min_size=2, max_size=6))
 def test_jaccard_is_the_exact_jaccard_of_the_word_shingles(batch):
-    counts, flat, starts, signatures = kernels(batch)
+    counts, signatures, jaccard = kernels(batch)
     sets = [python_shingles(t) for t in batch]
     tokens = [t.lower().split() for t in batch]
     assert counts.tolist() == [max(len(w) - SIZE + 1, min(len(w), 1)) for w in tokens]
     first = np.zeros(len(batch) - 1, dtype=np.int64)
     other = np.arange(1, len(batch), dtype=np.int64)
-    got = pair_jaccard(flat, starts, first, other)
+    got = jaccard(first, other)
     for j, o in enumerate(other.tolist()):
         union = len(sets[0] | sets[o])
         assert got[j] == (len(sets[0] & sets[o]) / union if union else 0.0)
@@ -49,22 +49,23 @@ def test_jaccard_is_the_exact_jaccard_of_the_word_shingles(batch):
 def test_signatures_agree_about_as_often_as_the_texts_overlap():
     base = [f"w{i}" for i in range(400)]
     edited = base[:300] + [f"x{i}" for i in range(100)]  # 398 shingles each, 298 shared
-    counts, flat, starts, signatures = kernels([" ".join(base), " ".join(edited), ""])
-    exact = pair_jaccard(flat, starts, np.array([0]), np.array([1]))[0]
+    counts, signatures, jaccard = kernels([" ".join(base), " ".join(edited), ""])
+    exact = jaccard(np.array([0]), np.array([1]))[0]
     assert exact == 298 / (398 + 398 - 298)
     assert abs((signatures[0] == signatures[1]).mean() - exact) < 0.3  # 16 hashes: a rough estimate
     assert counts[2] == 0
 
 
 def test_tables_reused_across_many_pairs_stay_exact():
-    # More pairs than the kernel's 64 chunks: each table serves several pairs with stale entries.
+    # More pairs than the kernel's 64 chunks: each table and first text's shingles serve several pairs.
     rng = np.random.default_rng(3)
     batch = [" ".join(rng.choice(["a", "b", "c", "d", "e"], size=rng.integers(0, 40)).tolist()) for _ in range(300)]
-    counts, flat, starts, _ = kernels(batch)
-    first = rng.integers(0, 300, size=1000)
+    _, _, jaccard = kernels(batch)
     other = rng.integers(0, 300, size=1000)
-    got = pair_jaccard(flat, starts, first, other)
     sets = [python_shingles(t) for t in batch]
-    for p, (f, o) in enumerate(zip(first.tolist(), other.tolist(), strict=True)):
-        union = len(sets[f] | sets[o])
-        assert got[p] == (len(sets[f] & sets[o]) / union if union else 0.0)
+    shuffled = rng.integers(0, 300, size=1000)
+    for first in (shuffled, np.sort(shuffled)):  # sorted: runs of one first text, hashed once per run
+        got = jaccard(first, other)
+        for p, (f, o) in enumerate(zip(first.tolist(), other.tolist(), strict=True)):
+            union = len(sets[f] | sets[o])
+            assert got[p] == (len(sets[f] & sets[o]) / union if union else 0.0)
