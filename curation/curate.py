@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -61,16 +62,20 @@ class CurateParams:
     near_duplicate_shingle: int = 5
     newsletter_patterns: tuple[str, ...] = DEFAULT_NEWSLETTER_PATTERNS
     newsletter_tail_lines: int = 5
+    batch_rows: int = 100_000  # posts whose text is read and normalised at once
 
     def __post_init__(self):
         if self.unicode_form not in UNICODE_FORMS:
             raise InputError(f"curate.unicode_form={self.unicode_form!r}; allowed: {', '.join(UNICODE_FORMS)}")
         names = ("min_words", "max_words", "min_posts_per_user", "seed", "boilerplate_min_users")
         names += ("boilerplate_min_chars", "boilerplate_max_gap", "near_duplicate_shingle", "newsletter_tail_lines")
+        names += ("batch_rows",)
         for name in names:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise InputError(f"curate.{name}={value!r}; must be a non-negative integer")
+        if self.batch_rows < 1:
+            raise InputError(f"curate.batch_rows={self.batch_rows!r}; must be at least 1")
         if self.near_duplicate_shingle < 1 or not 0 < self.near_duplicate_threshold:
             raise InputError(
                 f"curate.near_duplicate_threshold={self.near_duplicate_threshold!r} must be > 0 (above 1 turns it off), "
@@ -95,20 +100,48 @@ class CurateParams:
 
 @dataclass
 class CurateResult:
-    articles: pl.DataFrame
-    rejects: pl.DataFrame
+    """`articles` and `rejects` are gathered from the posts each time they are read; a caller that
+    writes them batch by batch holds the text once beside one batch, not beside a copy of it all
+    (benchmarks/curation.py)."""
+
+    posts: pl.DataFrame  # normalised, with n_words and removed_lines
+    kept: pl.DataFrame  # _row (in posts), position, split; in the articles' order
+    rejected: pl.DataFrame  # _row, reason, detail
     metrics: dict
 
+    @property
+    def articles(self) -> pl.DataFrame:
+        return self._articles(self.kept)
 
-def check_schema(posts: pl.DataFrame, where: str) -> None:
-    missing = [c for c in POST_SCHEMA if c not in posts.columns]
+    @property
+    def rejects(self) -> pl.DataFrame:
+        return self._rejects(self.rejected)
+
+    def article_batches(self, rows: int) -> Iterator[pl.DataFrame]:
+        """The articles, `rows` at a time (at least one batch, maybe empty), in order."""
+        return (self._articles(self.kept.slice(at, rows)) for at in range(0, max(len(self.kept), 1), rows))
+
+    def reject_batches(self, rows: int) -> Iterator[pl.DataFrame]:
+        return (self._rejects(self.rejected.slice(at, rows)) for at in range(0, max(len(self.rejected), 1), rows))
+
+    def _articles(self, kept: pl.DataFrame) -> pl.DataFrame:
+        articles = self.posts[kept.get_column("_row")].with_columns(kept.select("position", "split"))
+        return articles.select(pl.exclude("removed_lines"), "removed_lines")  # the new column last
+
+    def _rejects(self, rejected: pl.DataFrame) -> pl.DataFrame:
+        rejects = self.posts[rejected.get_column("_row")]
+        return rejects.with_columns(rejected.select("reason", "detail"), stage=pl.lit("curate"))
+
+
+def check_schema(columns: list[str], where: str) -> None:
+    missing = [c for c in POST_SCHEMA if c not in columns]
     if missing:
-        raise InputError(f"{where} lacks column(s) {', '.join(missing)}; has {', '.join(posts.columns)}")
+        raise InputError(f"{where} lacks column(s) {', '.join(missing)}; has {', '.join(columns)}")
 
 
-def curate(posts: pl.DataFrame, params: CurateParams) -> CurateResult:
-    check_schema(posts, "posts")
-    posts, text_bytes = normalise(posts, params.unicode_form)
+def curate(posts: pl.DataFrame | pl.LazyFrame, params: CurateParams) -> CurateResult:
+    """`posts` scanned from a file (a LazyFrame) is read `batch_rows` texts at a time."""
+    posts, text_bytes = _read(posts.lazy(), params)
     posts, text_bytes, boilerplate = _without_boilerplate(posts, text_bytes, params)
     # The rules run on a small sorted index (no text); the text is gathered once at the end,
     # because every copy of a gigabyte of text costs seconds (benchmarks/curation.py).
@@ -177,22 +210,37 @@ def curate(posts: pl.DataFrame, params: CurateParams) -> CurateResult:
 
     kept = index.filter(pl.col("reason").is_null())
     splits = assign_splits(kept.get_column("user_id"), params.split, params.seed)
-    articles = posts[kept.get_column("_row")].with_columns(
+    kept = kept.select(
+        "_row",
+        "user_id",
+        "n_words",
         position=pl.int_range(pl.len(), dtype=pl.Int32).over("user_id"),
         split=pl.col("user_id").replace_strict(splits.get_column("user_id"), splits.get_column("split")),
     )
-    articles = articles.select(pl.exclude("removed_lines"), "removed_lines")  # the new column last
     detail = pl.lit(None, pl.String)
     for _, why, how in rules:  # formatted for rejected rows only
         detail = pl.when(pl.col("reason") == str(why)).then(how).otherwise(detail)
     rejected = index.filter(pl.col("reason").is_not_null()).select("_row", "reason", detail.alias("detail"))
-    rejects = posts[rejected.get_column("_row")].with_columns(
-        rejected.select("reason", "detail"), stage=pl.lit("curate")
-    )
-    metrics = _metrics(posts, articles, rejects)
+    metrics = _metrics(len(posts), kept, rejected)
     metrics["boilerplate"] = boilerplate
     metrics["near_duplicates"] = _near_duplicate_scopes(index, splits)
-    return CurateResult(articles, rejects, metrics)
+    return CurateResult(posts, kept.select("_row", "position", "split"), rejected, metrics)
+
+
+def _read(posts: pl.LazyFrame, params: CurateParams) -> tuple[pl.DataFrame, TextBytes]:
+    """The posts with their text normalised and `n_words`, and the texts' bytes. The text is read
+    and normalised in batches, so that it is held once (as the bytes the column reads) beside one
+    batch: whole, the column as read and its normalised copy made two (benchmarks/curation.py)."""
+    columns = posts.collect_schema().names()
+    check_schema(columns, "posts")
+    frame = posts.drop("text").collect()
+    texts = posts.select("text")
+    batches = (
+        texts.slice(at, params.batch_rows).collect().to_series() for at in range(0, len(frame), params.batch_rows)
+    )
+    texts, text_bytes = normalise(batches, params.unicode_form)
+    frame = frame.insert_column(columns.index("text"), texts)
+    return frame.with_columns(word_counts(texts, text_bytes).alias("n_words")), text_bytes
 
 
 def _without_boilerplate(
@@ -260,19 +308,19 @@ def _near_duplicate_scopes(index: pl.DataFrame, splits: pl.DataFrame) -> dict:
     }
 
 
-def _metrics(posts: pl.DataFrame, articles: pl.DataFrame, rejects: pl.DataFrame) -> dict:
-    per_split = articles.group_by("split").agg(users=pl.col("user_id").n_unique(), articles=pl.len())
+def _metrics(posts_in: int, kept: pl.DataFrame, rejected: pl.DataFrame) -> dict:
+    per_split = kept.group_by("split").agg(users=pl.col("user_id").n_unique(), articles=pl.len())
     by_split = {
         row["split"]: {"users": row["users"], "articles": row["articles"]} for row in per_split.iter_rows(named=True)
     }
-    words = articles.get_column("n_words")
+    words = kept.get_column("n_words")
     return {
-        "posts_in": len(posts),
-        "articles": len(articles),
-        "rejected": len(rejects),
-        "users": articles.get_column("user_id").n_unique(),
+        "posts_in": posts_in,
+        "articles": len(kept),
+        "rejected": len(rejected),
+        "users": kept.get_column("user_id").n_unique(),
         "splits": {s: by_split.get(s, {"users": 0, "articles": 0}) for s in SPLITS},
-        "rejected_by_reason": dict(sorted(Counter(rejects.get_column("reason").to_list()).items())),
+        "rejected_by_reason": dict(sorted(Counter(rejected.get_column("reason").to_list()).items())),
         "words_median": float(words.median()) if len(words) else 0.0,
         "words_mean": round(float(words.mean()), 1) if len(words) else 0.0,
     }

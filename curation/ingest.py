@@ -142,8 +142,8 @@ def ingest(path: Path, params: IngestParams, progress: bool = True) -> IngestRes
     frames = _flag_duplicate_ids(frames)
     posts, quarantine = [], []
     for frame, file in zip(frames, paths, strict=True):
-        ok = frame.filter(pl.col("reason").is_null())
-        posts.append(ok.select(POST_COLUMNS))
+        # the posts' columns only, before the filter copies them (not the original record's)
+        posts.append(frame.select(*POST_COLUMNS, "reason").filter(pl.col("reason").is_null()).drop("reason"))
         quarantine.append(_quarantine_rows(frame.filter(pl.col("reason").is_not_null()), file))
     posts_df = pl.concat(posts, how="vertical_relaxed") if posts else pl.DataFrame(schema=POST_COLUMNS)
     quarantine_df = pl.concat(quarantine, how="vertical_relaxed")

@@ -1,5 +1,5 @@
-"""Posts' texts in one Unicode form with tidy whitespace, plus `n_words`, and the texts as the
-compiled kernels read them (curation/text_bytes.py): the column and the kernels share one buffer.
+"""Posts' texts in one Unicode form with tidy whitespace, and the texts as the compiled kernels
+read them (curation/text_bytes.py): the column and the kernels share one buffer.
 
 Rules: the Unicode normal form (`curate.unicode_form`), no trailing blanks on a line, at most one
 blank line in a row, no blank edges. A first pass finds the rows that need a change; only those
@@ -9,16 +9,17 @@ rewriting a gigabyte of text that would not change (benchmarks/curation.py).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import polars as pl
 
 from curation.text_bytes import TextBytes
-from curation.words import word_counts
 
 
-def normalise(posts: pl.DataFrame, form: str) -> tuple[pl.DataFrame, TextBytes]:
-    """`posts` with its text normalised and `n_words`, and the texts' bytes."""
-    texts, text_bytes = TextBytes.shared(tidied(posts.get_column("text"), form))
-    return posts.with_columns(texts, word_counts(texts, text_bytes).alias("n_words")), text_bytes
+def normalise(texts: Iterable[pl.Series], form: str) -> tuple[pl.Series, TextBytes]:
+    """The texts (one column, in batches) normalised, and their bytes. Each batch is tidied and
+    packed before the next is read, so the whole text is held once beside one batch."""
+    return TextBytes.shared(tidied(batch, form) for batch in texts)
 
 
 def tidied(texts: pl.Series, form: str) -> pl.Series:

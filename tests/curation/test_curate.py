@@ -1,3 +1,4 @@
+import dataclasses
 from datetime import datetime, timedelta, timezone
 
 import polars as pl
@@ -107,6 +108,7 @@ def test_unicode_normalisation_and_blank_lines():
         ({"min_words": 10, "max_words": 5}, "curate.max_words=5"),
         ({"split": {"train": 0.5, "test": 0.1}}, "sum to 1"),
         ({"split": {"train": 0.9, "dev": 0.1}}, "unknown split"),
+        ({"batch_rows": 0}, "curate.batch_rows=0"),
     ],
 )
 def test_bad_params_name_the_value(kwargs, message):
@@ -117,3 +119,18 @@ def test_bad_params_name_the_value(kwargs, message):
 def test_wrong_input_columns_is_a_clear_error():
     with pytest.raises(InputError, match="lacks column"):
         curate(posts().rename({"text": "body"}), PARAMS)
+
+
+def test_batches_give_the_same_articles_and_rejects(tmp_path):
+    text = pl.col("text").str.replace("word", "wörd", literal=True)  # not ASCII
+    frame = posts().with_columns(
+        text=pl.when(pl.col("post_id").str.ends_with("p3")).then(pl.lit("short")).otherwise(text)
+    )
+    whole = curate(frame, PARAMS)
+    assert len(whole.rejects) and len(whole.articles)
+    frame.write_parquet(tmp_path / "posts.parquet", row_group_size=7)
+    batched = curate(pl.scan_parquet(tmp_path / "posts.parquet"), dataclasses.replace(PARAMS, batch_rows=5))
+    assert batched.articles.equals(whole.articles) and batched.rejects.equals(whole.rejects)
+    assert pl.concat(batched.article_batches(11)).equals(whole.articles)
+    assert pl.concat(batched.reject_batches(11)).equals(whole.rejects)
+    assert batched.metrics == whole.metrics

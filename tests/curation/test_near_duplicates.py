@@ -43,3 +43,9 @@ def test_texts_without_a_shared_bucket_cost_no_comparison(monkeypatch):
     monkeypatch.setattr(module, "pair_jaccard", lambda *a: (_ for _ in ()).throw(AssertionError("compared")))
     rows = [(f"p{i}", "ann", i, " ".join(f"w{i}x{j}" for j in range(60))) for i in range(20)]
     assert near_duplicates(frame(rows), threshold=0.8, shingle=5).is_empty()
+
+
+def test_texts_without_words_are_no_ones_duplicate():
+    rows = [("a", "ann", 1, ""), ("b", "bob", 2, " \n "), ("d", "dan", 4, "")]
+    assert near_duplicates(frame(rows), threshold=0.8, shingle=5).is_empty()
+    assert near_duplicates(frame([*rows, ("c", "cy", 3, BASE)]), threshold=0.8, shingle=5).is_empty()

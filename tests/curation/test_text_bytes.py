@@ -26,3 +26,14 @@ def test_the_shared_column_is_the_texts_and_reads_the_same_bytes():
     assert column.equals(texts) and column.name == "text"
     assert texts_of(b) == ["Hello World", "", "école öl", "", "tail"]
     assert bytes(b.data[: len("Hello World")]) == b"Hello World"  # the column's bytes first, as they were
+
+
+def test_texts_in_batches_are_packed_as_one_column():
+    batches = [
+        pl.Series("text", ["Hello", None]),
+        pl.Series("text", [], dtype=pl.String),
+        pl.Series("text", ["ÉCOLE", "b"]),
+    ]
+    column, b = TextBytes.shared(iter(batches))
+    assert column.equals(pl.concat(batches)) and column.name == "text"
+    assert texts_of(b) == ["Hello", "", "école", "b"]
