@@ -425,18 +425,20 @@ def _standardise(frame: pl.DataFrame, source: str, columns: ColumnMap, path: Pat
     for key, name in absent.items():
         log.warning("%s has no column %r (ingest.columns.%s): left empty", source, name, key)
     columns = dataclasses.replace(columns, **{k: None for k in absent})
-    # The original row, before any column is made text; bytes as text (JSON has no bytes).
-    binary = [
-        pl.Series(c, _utf8_or_escaped(frame.get_column(c)), pl.String) for c in original if frame.schema[c] == pl.Binary
-    ]
-    frame = frame.with_columns(pl.struct(frame.select(original).with_columns(binary)).alias("_orig"))
+    spans = [pl.col(c) for c in SPAN if c in frame.columns]
+    if not spans:  # no bytes of its own to quote: the original row, before any column is made text
+        binary = [
+            pl.Series(c, _utf8_or_escaped(frame.get_column(c)), pl.String)
+            for c in original
+            if frame.schema[c] == pl.Binary
+        ]
+        frame = frame.with_columns(pl.struct(frame.select(original).with_columns(binary)).alias("_orig"))
     frame, reason, detail = _as_text_columns(frame, {**columns.required(), **columns.optional()})
 
     def text_col(name: str | None, alias: str) -> pl.Expr:
         return (pl.col(name).cast(pl.String) if name else pl.lit(None, pl.String)).alias(alias)
 
     created = frame.get_column(columns.created_at)
-    spans = [pl.col(c) for c in SPAN if c in frame.columns]
     return frame.select(
         pl.lit(source).alias("source"),
         pl.col(ROW).alias("record"),
@@ -449,8 +451,7 @@ def _standardise(frame: pl.DataFrame, source: str, columns: ColumnMap, path: Pat
         reason.alias("reason"),
         detail.alias("detail"),
         pl.lit(None, pl.String).alias("raw"),
-        *spans,
-        pl.col("_orig"),
+        *(spans or [pl.col("_orig")]),
     )
 
 
