@@ -62,7 +62,7 @@ class CurateParams:
     near_duplicate_shingle: int = 5
     newsletter_patterns: tuple[str, ...] = DEFAULT_NEWSLETTER_PATTERNS
     newsletter_tail_lines: int = 5
-    batch_rows: int = 100_000  # posts whose text is read and normalised at once
+    batch_rows: int = 100_000  # posts read, normalised and written at a time: memory is the text once + a batch
 
     def __post_init__(self):
         if self.unicode_form not in UNICODE_FORMS:
