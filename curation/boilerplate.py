@@ -21,10 +21,68 @@ from curation.text_bytes import TextBytes
 
 
 @dataclass(frozen=True)
-class Boilerplate:
+class Removal:
+    """Boilerplate taken out of a batch of posts."""
+
     text: pl.Series  # the posts' text without boilerplate lines
     removed: pl.Series  # the removed lines joined by "\n", null where nothing was removed
-    metrics: dict
+    changed: pl.Series  # the posts (in the batch) whose text changed
+    lines_removed: int
+
+
+@dataclass(frozen=True)
+class Boilerplate:
+    """The boilerplate lines found in the corpus; `removal` takes them out a batch of posts at a
+    time. Done for every post at once, taking posts apart into lines and putting them together
+    again held 1.7 GB more when a third of a million posts had a footer (benchmarks/curation.py)."""
+
+    hits: pl.DataFrame  # _post, _line of each line that other users' posts share, by _post
+    max_gap: int
+    shared_lines: int
+
+    def removal(self, texts: pl.Series, first: int = 0) -> Removal:
+        """For `texts`, the posts' text from post `first` on."""
+        posts = self.hits.get_column("_post").to_numpy()
+        lo, hi = np.searchsorted(posts, [first, first + len(texts)])
+        hits = self.hits.slice(lo, hi - lo).with_columns(pl.col("_post") - first)
+        nothing = pl.repeat(None, len(texts), dtype=pl.String, eager=True)
+        if hits.is_empty():
+            return Removal(texts, nothing, pl.Series([], dtype=pl.Int64), 0)
+        # Only the posts with a hit are taken apart and put together again.
+        touched = hits.get_column("_post").unique().sort()
+        flagged = (
+            _lines(texts.gather(touched), touched)
+            .join(hits.lazy().with_columns(_hit=pl.lit(True)), on=["_post", "_line"], how="left")
+            .with_columns(_hit=pl.col("_hit").fill_null(False))
+            .sort("_post", "_line")
+            .collect()
+        )
+        # A run needs an anchor with words: two rules of dashes an author drew around a paragraph do not make one.
+        worded = pl.col("_hit") & pl.col("text").str.contains(r"[^\W\d_]")
+        before = pl.when("_hit").then("_line").forward_fill().over("_post")
+        after = pl.when("_hit").then("_line").backward_fill().over("_post")
+        words_before = pl.when("_hit").then(worded).forward_fill().over("_post")
+        words_after = pl.when("_hit").then(worded).backward_fill().over("_post")
+        in_run = ((after - before) <= self.max_gap + 1) & (words_before | words_after)
+        drop = pl.col("_hit") | in_run.fill_null(False)
+        rebuilt = (
+            flagged.with_columns(_drop=drop)
+            .group_by("_post", maintain_order=True)
+            .agg(
+                kept=pl.col("text").filter(~pl.col("_drop")).str.join("\n"),
+                removed=pl.col("text").filter(pl.col("_drop")).str.join("\n"),
+                n_removed=pl.col("_drop").sum(),
+            )
+        )
+        # Removing lines can leave blank runs behind: at most one blank line in a row, no blank edges.
+        kept = rebuilt.get_column("kept").str.replace_all(r"\n[ \t]*\n(?:[ \t]*\n)+", "\n\n").str.strip_chars()
+        rows = rebuilt.get_column("_post")
+        return Removal(
+            texts.scatter(rows, kept),
+            nothing.scatter(rows, rebuilt.get_column("removed")),
+            rows,
+            int(rebuilt.get_column("n_removed").sum()),
+        )
 
 
 def line_key(line: pl.Expr) -> pl.Expr:
@@ -36,7 +94,7 @@ def remove_boilerplate(
     posts: pl.DataFrame, min_users: int, min_chars: int, max_gap: int, text_bytes: TextBytes | None = None
 ) -> Boilerplate:
     """`posts` has user_id and text (`text_bytes`: the same texts as bytes, when the caller has
-    them). Lines that at least `min_users` users' posts contain are removed."""
+    them). Lines that at least `min_users` users' posts contain are boilerplate."""
     texts = posts.get_column("text")
     b = TextBytes.of(texts) if text_bytes is None else text_bytes
     counts = line_counts(b.data, b.starts, b.ends)
@@ -53,44 +111,8 @@ def remove_boilerplate(
     repeated = pl.concat(frames).filter(pl.len().over("_key") >= min_users)
     repeated = repeated.with_columns(user_id=posts.get_column("user_id").gather(repeated.get_column("_post")))
     shared = repeated.group_by("_key").agg(users=pl.col("user_id").n_unique()).filter(pl.col("users") >= min_users)
-    hits = repeated.join(shared, on="_key", how="semi").select("_post", "_line")
-    metrics = {"lines_removed": 0, "articles_changed": 0, "shared_lines": len(shared)}
-    if hits.is_empty():
-        nothing = pl.repeat(None, len(posts), dtype=pl.String, eager=True).alias("removed_lines")
-        return Boilerplate(texts, nothing, metrics)
-    # Only the posts with a hit are taken apart and put together again.
-    touched = hits.get_column("_post").unique().sort()
-    flagged = (
-        _lines(texts.gather(touched), touched)
-        .join(hits.lazy().with_columns(_hit=pl.lit(True)), on=["_post", "_line"], how="left")
-        .with_columns(_hit=pl.col("_hit").fill_null(False))
-        .sort("_post", "_line")
-        .collect()
-    )
-    # A run needs an anchor with words: two rules of dashes an author drew around a paragraph do not make one.
-    worded = pl.col("_hit") & pl.col("text").str.contains(r"[^\W\d_]")
-    before = pl.when("_hit").then("_line").forward_fill().over("_post")
-    after = pl.when("_hit").then("_line").backward_fill().over("_post")
-    words_before = pl.when("_hit").then(worded).forward_fill().over("_post")
-    words_after = pl.when("_hit").then(worded).backward_fill().over("_post")
-    in_run = ((after - before) <= max_gap + 1) & (words_before | words_after)
-    drop = pl.col("_hit") | in_run.fill_null(False)
-    rebuilt = (
-        flagged.with_columns(_drop=drop)
-        .group_by("_post", maintain_order=True)
-        .agg(
-            kept=pl.col("text").filter(~pl.col("_drop")).str.join("\n"),
-            removed=pl.col("text").filter(pl.col("_drop")).str.join("\n"),
-            n_removed=pl.col("_drop").sum(),
-        )
-    )
-    # Removing lines can leave blank runs behind: at most one blank line in a row, no blank edges.
-    kept = rebuilt.get_column("kept").str.replace_all(r"\n[ \t]*\n(?:[ \t]*\n)+", "\n\n").str.strip_chars()
-    rows = rebuilt.get_column("_post")
-    text = posts.get_column("text").scatter(rows, kept)
-    removed = pl.repeat(None, len(posts), dtype=pl.String, eager=True).scatter(rows, rebuilt.get_column("removed"))
-    metrics |= {"lines_removed": int(rebuilt.get_column("n_removed").sum()), "articles_changed": len(rebuilt)}
-    return Boilerplate(text.alias("text"), removed.alias("removed_lines"), metrics)
+    hits = repeated.join(shared, on="_key", how="semi").select("_post", "_line").sort("_post", "_line")
+    return Boilerplate(hits, max_gap, len(shared))
 
 
 def _lines(texts: pl.Series, rows) -> pl.LazyFrame:

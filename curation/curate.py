@@ -247,9 +247,9 @@ def _without_boilerplate(
     posts: pl.DataFrame, text_bytes: TextBytes, params: CurateParams
 ) -> tuple[pl.DataFrame, TextBytes, dict]:
     """Boilerplate lines out of the text (kept in `removed_lines`); words recounted where it changed."""
+    metrics = {"lines_removed": 0, "articles_changed": 0, "shared_lines": 0}
     if params.boilerplate_min_users == 0:
-        posts = posts.with_columns(removed_lines=pl.lit(None, pl.String))
-        return posts, text_bytes, {"lines_removed": 0, "articles_changed": 0, "shared_lines": 0}
+        return posts.with_columns(removed_lines=pl.lit(None, pl.String)), text_bytes, metrics
     found = remove_boilerplate(
         posts.select("user_id", "text"),
         params.boilerplate_min_users,
@@ -257,13 +257,24 @@ def _without_boilerplate(
         params.boilerplate_max_gap,
         text_bytes,
     )
-    rows = found.removed.is_not_null().arg_true()
-    if rows.is_empty():
-        return posts.with_columns(found.removed), text_bytes, found.metrics
-    texts, text_bytes = TextBytes.shared(found.text)  # the old bytes go with the old column
+    metrics["shared_lines"] = found.shared_lines
+    if found.hits.is_empty():
+        return posts.with_columns(removed_lines=pl.lit(None, pl.String)), text_bytes, metrics
+    texts, removals, step = posts.get_column("text"), [], params.batch_rows
+
+    def without(at: int) -> pl.Series:
+        removals.append(found.removal(texts.slice(at, step), at))
+        return removals[-1].text
+
+    # Taken out and packed again a batch at a time: the old text and the new, no third copy.
+    texts, text_bytes = TextBytes.shared(without(at) for at in range(0, len(texts), step))
+    rows = pl.concat([r.changed + at for r, at in zip(removals, range(0, len(texts), step), strict=True)])
+    metrics["lines_removed"] = sum(r.lines_removed for r in removals)
+    metrics["articles_changed"] = len(rows)
     changed = word_counts(texts.gather(rows), text_bytes.rows(rows.to_numpy()))  # from the bytes just made
     n_words = posts.get_column("n_words").scatter(rows, changed)
-    return posts.with_columns(texts, found.removed, n_words), text_bytes, found.metrics
+    removed = pl.concat([r.removed for r in removals]).alias("removed_lines")
+    return posts.with_columns(texts, removed, n_words), text_bytes, metrics
 
 
 def _newsletters(texts: pl.Series, params: CurateParams) -> pl.Series:
