@@ -26,7 +26,7 @@ class Removal:
 
     text: pl.Series  # the posts' text without boilerplate lines
     removed: pl.Series  # the removed lines joined by "\n", null where nothing was removed
-    changed: pl.Series  # the posts (in the batch) whose text changed
+    changed: pl.Series  # the posts whose text changed (numbered in the whole column)
     lines_removed: int
 
 
@@ -80,7 +80,7 @@ class Boilerplate:
         return Removal(
             texts.scatter(rows, kept),
             nothing.scatter(rows, rebuilt.get_column("removed")),
-            rows,
+            rows + first,
             int(rebuilt.get_column("n_removed").sum()),
         )
 

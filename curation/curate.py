@@ -119,10 +119,10 @@ class CurateResult:
 
     def article_batches(self, rows: int) -> Iterator[pl.DataFrame]:
         """The articles, `rows` at a time (at least one batch, maybe empty), in order."""
-        return (self._articles(self.kept.slice(at, rows)) for at in range(0, max(len(self.kept), 1), rows))
+        return (self._articles(self.kept.slice(at, rows)) for at in _batch_starts(len(self.kept), rows))
 
     def reject_batches(self, rows: int) -> Iterator[pl.DataFrame]:
-        return (self._rejects(self.rejected.slice(at, rows)) for at in range(0, max(len(self.rejected), 1), rows))
+        return (self._rejects(self.rejected.slice(at, rows)) for at in _batch_starts(len(self.rejected), rows))
 
     def _articles(self, kept: pl.DataFrame) -> pl.DataFrame:
         articles = self.posts[kept.get_column("_row")].with_columns(kept.select("position", "split"))
@@ -235,9 +235,8 @@ def _read(posts: pl.LazyFrame, params: CurateParams) -> tuple[pl.DataFrame, Text
     check_schema(columns, "posts")
     frame = posts.drop("text").collect()
     texts = posts.select("text")
-    batches = (
-        texts.slice(at, params.batch_rows).collect().to_series() for at in range(0, len(frame), params.batch_rows)
-    )
+    step = params.batch_rows
+    batches = (texts.slice(at, step).collect().to_series() for at in _batch_starts(len(frame), step))
     texts, text_bytes = normalise(batches, params.unicode_form)
     frame = frame.insert_column(columns.index("text"), texts)
     return frame.with_columns(word_counts(texts, text_bytes).alias("n_words")), text_bytes
@@ -267,14 +266,19 @@ def _without_boilerplate(
         return removals[-1].text
 
     # Taken out and packed again a batch at a time: the old text and the new, no third copy.
-    texts, text_bytes = TextBytes.shared(without(at) for at in range(0, len(texts), step))
-    rows = pl.concat([r.changed + at for r, at in zip(removals, range(0, len(texts), step), strict=True)])
+    texts, text_bytes = TextBytes.shared(without(at) for at in _batch_starts(len(texts), step))
+    rows = pl.concat([r.changed for r in removals])
     metrics["lines_removed"] = sum(r.lines_removed for r in removals)
     metrics["articles_changed"] = len(rows)
     changed = word_counts(texts.gather(rows), text_bytes.rows(rows.to_numpy()))  # from the bytes just made
     n_words = posts.get_column("n_words").scatter(rows, changed)
     removed = pl.concat([r.removed for r in removals]).alias("removed_lines")
     return posts.with_columns(texts, removed, n_words), text_bytes, metrics
+
+
+def _batch_starts(rows: int, size: int) -> range:
+    """Where each batch of `size` of `rows` rows starts; one (empty) batch when there are none."""
+    return range(0, max(rows, 1), size)
 
 
 def _newsletters(texts: pl.Series, params: CurateParams) -> pl.Series:
