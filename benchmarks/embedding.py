@@ -23,8 +23,8 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from curation.authorship import verification_auc  # noqa: E402
-from curation.embeddings import encode, load_model, resolve_model  # noqa: E402
+from style.authorship import verification_auc  # noqa: E402
+from style.embeddings import encode, load_model, resolve_model  # noqa: E402
 
 
 def timed(model, texts: list[str], batch_size: int) -> tuple[np.ndarray, float]:
@@ -47,7 +47,7 @@ def main() -> None:
     model_dir = resolve_model(args.model)
     models = {
         "fp32": load_model(model_dir, "fp32"),
-        "bf16": load_model(model_dir, "bf16"),  # the project's path (curation.embeddings, filter.precision)
+        "bf16": load_model(model_dir, "bf16"),  # the project's path (style.embeddings, filter.precision)
         "bf16-128": load_model(model_dir, "bf16", max_seq_length=128),
     }
     labels = {

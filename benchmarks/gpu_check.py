@@ -5,11 +5,11 @@ device, written to one JSON and printed as a table. Run it where the GPU is:
     .venv/bin/python benchmarks/gpu_check.py --device cpu --tiny          (the dry run the tests do)
 
 What it measures (each section in its own try: a missing package skips it, saying which):
-  embed      texts/s of curation.embeddings (load_model + encode, bf16, compute.embed_batch_size)
+  embed      texts/s of style.embeddings (load_model + encode, bf16, compute.embed_batch_size)
   generate   new tokens/s of common.generate.Generator (greedy, compute.generate_batch_size)
   sft        tokens/s and peak memory of training.sft's SFTTrainer with the `paper` profile
   dpo        one step of training.dpo's WeightedDPOTrainer with the `paper` profile
-  filter     steps/s of the style embedder's contrastive training (curation.style_filter, tune: full)
+  filter     steps/s of the style embedder's contrastive training (style.embedder, tune: full)
 
 Needs only torch, transformers, sentence-transformers and PyYAML for embed and generate; sft, dpo
 and filter also need trl, datasets, peft and polars (carry their wheels to a machine without
@@ -82,7 +82,7 @@ def word_tokenizer(corpus: list[str], folder: Path):
 
 
 def embedder_folder(work: Path, corpus: list[str], tiny: bool) -> tuple[Path, str]:
-    from curation.embeddings import resolve_model
+    from style.embeddings import resolve_model
 
     if not tiny:
         try:
@@ -126,7 +126,7 @@ def peak_memory_gb(device: str) -> float | None:
 
 
 def check_embed(ctx: dict) -> dict:
-    from curation.embeddings import encode, load_model
+    from style.embeddings import encode, load_model
 
     model = load_model(ctx["embedder"], "bf16")
     encode(model, ctx["texts"][:8])  # warm-up (kernels, allocator)
@@ -209,7 +209,7 @@ def check_dpo(ctx: dict) -> dict:
 def check_filter(ctx: dict) -> dict:
     import polars as pl
 
-    from curation.style_filter import FilterTrainParams, train
+    from style.embedder import FilterTrainParams, train
 
     n, corpus = ctx["steps"] * 16, ctx["texts"]
 

@@ -5,7 +5,7 @@
 943,685 posts from 429,791 users (Zipf-distributed activity, as in benchmarks/curation.py), random
 unit 384-d embeddings (what MiniLM gives). Three ways, same pairs, same scores:
 
-  project    curation.style_pairs.score_pairs: the pairs found by one shifted comparison of the
+  project    style.pairs.score_pairs: the pairs found by one shifted comparison of the
              user column per offset k = 1..K, then one gathered row-wise dot product
   loop       a straightforward Python loop over pairs, one dot product each
 Each builds the same pairs table (asserted equal). A third obvious way, each user's full (n x n)
@@ -28,7 +28,7 @@ import polars as pl
 # The repository root first: benchmarks/curation.py would otherwise shadow the curation package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from curation.style_pairs import PAIR_SCHEMA, score_pairs, sort_articles
+from style.pairs import PAIR_SCHEMA, score_pairs, sort_articles
 
 PAPER_POSTS, PAPER_USERS = 943_685, 429_791
 

@@ -1,1 +1,1 @@
-"""Curation: raw dumps to clean, split articles, and the style filter that pairs an author's posts."""
+"""Curation: raw dumps to clean, per-user, time-ordered articles split by user (the style filter is in style/)."""

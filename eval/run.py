@@ -11,7 +11,7 @@ import numpy as np
 
 from common.generate import Generator, SamplingParams
 from common.device import batch_size
-from curation.embeddings import encode, load_model
+from style.embeddings import encode, load_model
 from eval import scoring
 from eval.reference_ablation import reference_ablation
 from eval.systems import SMALL, EvalParams, small_prompt

@@ -80,15 +80,15 @@ class StyleProbe:
     """The trained style filter's same-author probability of (reference, text) pairs, loaded once."""
 
     def __init__(self, filter_dir: Path, scorer: str, precision: str):
-        from curation.filter_fit import Embedders
-        from curation.style_scorer import StyleScorer
+        from style.filter import Embedders
+        from style.scorer import StyleScorer
 
         self.model, self.scorer = StyleScorer.load(filter_dir), scorer
         self.embedders = Embedders.for_filter(filter_dir, self.model.meta, precision)
 
     def __call__(self, references: list[str], *texts: list[str]) -> list[np.ndarray]:
         """For each list of texts, the probability of each text with its reference (one embedding pass)."""
-        from curation.style_features import pair_features
+        from style.features import pair_features
 
         n = len(references)
         feats = self.embedders.features(references + [t for group in texts for t in group], self.model.tfidf)

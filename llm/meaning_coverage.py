@@ -34,7 +34,7 @@ def sentences(text: str) -> list[str]:
 
 class MeaningCoverage:
     def __init__(self, precision: str = "bf16"):
-        from curation.embeddings import load_model, resolve_model
+        from style.embeddings import load_model, resolve_model
 
         self.model = load_model(resolve_model(MODEL), precision)
         self._vectors: dict[str, np.ndarray] = {}
@@ -42,7 +42,7 @@ class MeaningCoverage:
 
     def _embed(self, texts: list[str]) -> None:
         """Each new sentence of these texts embedded once (a rewrite shares many with its article)."""
-        from curation.embeddings import encode
+        from style.embeddings import encode
 
         new = list(dict.fromkeys(s for t in texts for s in sentences(t) if s not in self._vectors))
         if new:

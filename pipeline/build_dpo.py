@@ -26,8 +26,8 @@ def main(
     metrics_path: Path,
     params_path: Path,
 ) -> dict:
-    from curation.embeddings import resolve_model
-    from curation.style_scorer import require_embedder
+    from style.embeddings import resolve_model
+    from style.scorer import require_embedder
     from llm.session import LLMSession
     from llm.types import LLMParams
     from training import dpo_data

@@ -116,7 +116,7 @@ def train_filter(articles_path, model_out, metrics_path, live_dir, curve_path, p
 
     Example: sag train-filter outputs/curate/articles.parquet models/style_filter metrics/filter.json plots/filter plots/filter_reliability.csv
     """
-    from curation.filter_fit import MEASURED
+    from style.filter import MEASURED
     from pipeline import train_filter as stage
 
     m = stage.main(articles_path, model_out, metrics_path, live_dir, curve_path, params_path)

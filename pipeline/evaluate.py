@@ -60,8 +60,8 @@ def main(
 
     from common.errors import InputError, NotEnoughData
     from common.models import plain_model_dir
-    from curation.embeddings import resolve_model
-    from curation.style_scorer import require_embedder
+    from style.embeddings import resolve_model
+    from style.scorer import require_embedder
     from eval.run import evaluate, model_keys
     from eval.systems import EvalParams, evaluation_targets
     from llm.session import LLMSession

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from curation.style_filter import FilterTrainParams
-from curation.style_pairs import ScoreParams, SelectParams
+from style.embedder import FilterTrainParams
+from style.pairs import ScoreParams, SelectParams
 from pipeline.params import build
 
 FILTER_STAGES = (FilterTrainParams, ScoreParams, SelectParams)

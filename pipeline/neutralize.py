@@ -48,7 +48,7 @@ def main(
 
     import polars as pl
 
-    from curation.style_pairs import ScoreParams
+    from style.pairs import ScoreParams
     from llm.faithful_rewrite import faithful_rewrites
     from llm.inverse_generation import NeutralizeParams, StyleProbe, choose_targets, inverse_metrics
     from llm.meaning_coverage import MeaningCoverage

@@ -21,10 +21,10 @@ def main(
     import numpy as np
     import polars as pl
 
-    from curation.filter_fit import Embedders
-    from curation.style_features import FEATURES, SIMILARITIES, pair_features
-    from curation.style_filter import FilterTrainParams
-    from curation.style_pairs import (
+    from style.filter import Embedders
+    from style.features import FEATURES, SIMILARITIES, pair_features
+    from style.embedder import FilterTrainParams
+    from style.pairs import (
         ScoreParams,
         SelectParams,
         cross_user_pairs,
@@ -32,7 +32,7 @@ def main(
         pairs_table,
         sort_articles,
     )
-    from curation.style_scorer import StyleScorer
+    from style.scorer import StyleScorer
 
     params = build(ScoreParams, "filter", params_path, shared_with=(FilterTrainParams, SelectParams))
     use_compute(params_path)

@@ -18,8 +18,8 @@ from pipeline.params import build
 
 
 def main(pairs_path: Path, out_path: Path, dropped_path: Path, metrics_path: Path, plot_path: Path, params_path: Path):
-    from curation.style_filter import FilterTrainParams
-    from curation.style_pairs import ScoreParams, SelectParams, select_pairs, threshold_sweep
+    from style.embedder import FilterTrainParams
+    from style.pairs import ScoreParams, SelectParams, select_pairs, threshold_sweep
 
     params = build(SelectParams, "filter", params_path, shared_with=(FilterTrainParams, ScoreParams))
     pairs = read_table(pairs_path, "score")

@@ -22,7 +22,7 @@ from pipeline.params import use_compute
 def main(articles_path: Path, model_out: Path, metrics_path: Path, live_dir: Path, curve_path: Path, params_path: Path):
     import polars as pl
 
-    from curation.filter_fit import build_filter
+    from style.filter import build_filter
 
     params = filter_params(params_path)
     use_compute(params_path)

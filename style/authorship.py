@@ -21,7 +21,7 @@ MEASURES = ("auc", "retrieval_accuracy")
 def char_ngram_similarity(fit_texts: list[str], texts: list[str]) -> np.ndarray:
     """Cosine similarity of character 3-gram TF-IDF vectors: a cheap, strong authorship baseline.
     The vocabulary and IDF come from `fit_texts` (training users), never from the evaluated texts."""
-    from curation.style_features import vectorizers
+    from style.features import vectorizers
 
     vectors = vectorizers(fit_texts)[0].transform(texts)  # rows are L2-normalised
     return (vectors @ vectors.T).toarray()

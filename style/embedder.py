@@ -24,7 +24,7 @@ import polars as pl
 
 from common import device as compute
 from common.errors import InputError
-from curation.threads import thread_keys
+from style.threads import thread_keys
 
 NEGATIVES = ("thread", "nearest", "none")
 TUNING = ("head", "full")
@@ -200,7 +200,7 @@ def train(model_dir: Path, triplets: pl.DataFrame, params: FilterTrainParams, ou
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
     from sentence_transformers.sentence_transformer.training_args import SentenceTransformerTrainingArguments
 
-    from curation.training_log import dvclive_callback
+    from common.training_log import dvclive_callback
 
     if len(triplets) < params.batch_size:
         raise InputError(f"only {len(triplets)} training examples for filter.batch_size={params.batch_size}")

@@ -2,7 +2,7 @@
 
     trained_cos, base_cos   cosine under the trained style embedder and its base
     char3_cos, word_cos     cosine of character 3-gram and word TF-IDF vectors
-    + stylometric distances (curation/stylometry.py)
+    + stylometric distances (style/stylometry.py)
 
 The TF-IDF vocabularies and IDF weights are fitted on the embedder's own training users only,
 never on the texts that are scored or evaluated.
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from curation import stylometry
+from style import stylometry
 
 SIMILARITIES = ("trained_cos", "base_cos", "char3_cos", "word_cos")
 FEATURES = (*SIMILARITIES, *stylometry.DISTANCES)

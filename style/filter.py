@@ -20,9 +20,9 @@ import polars as pl
 from sklearn.metrics import roc_auc_score
 
 from common.errors import InputError
-from curation import authorship
-from curation.embeddings import embed_cached, fingerprint, load_model, resolve_model
-from curation.style_features import (
+from style import authorship
+from style.embeddings import embed_cached, fingerprint, load_model, resolve_model
+from style.features import (
     FEATURES,
     ArticleFeatures,
     all_pairs,
@@ -31,9 +31,9 @@ from curation.style_features import (
     to_matrix,
     vectorizers,
 )
-from curation.style_filter import FilterTrainParams, train, training_triplets, triplet_rows
-from curation.style_head import save_with_head, train_head
-from curation.style_scorer import (
+from style.embedder import FilterTrainParams, train, training_triplets, triplet_rows
+from style.head import save_with_head, train_head
+from style.scorer import (
     StyleScorer,
     embedder_dir,
     expected_calibration_error,

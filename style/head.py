@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from curation.style_filter import FilterTrainParams, author_disjoint_batches
+from style.embedder import FilterTrainParams, author_disjoint_batches
 
 SCALE = 20.0  # MultipleNegativesRankingLoss's default: cosine x 20 as logits
 
@@ -26,10 +26,10 @@ def train_head(
     vectors: np.ndarray, examples: dict, params: FilterTrainParams, validate, live_dir: Path
 ) -> tuple[np.ndarray, np.ndarray, list[dict]]:
     """(weight, bias, log): the linear map with the best `validate(weight, bias)` score over epochs
-    (epoch 0 is the identity). `examples` are row numbers into `vectors` (style_filter.triplet_rows)."""
+    (epoch 0 is the identity). `examples` are row numbers into `vectors` (embedder.triplet_rows)."""
     import torch
 
-    from curation.training_log import live_files
+    from common.training_log import live_files
 
     torch.manual_seed(params.seed)
     dim = vectors.shape[1]

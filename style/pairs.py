@@ -152,7 +152,7 @@ class ScoreParams:
 
 @dataclass(frozen=True)
 class SelectParams:
-    threshold: float = 0.5  # a calibrated probability of one author's style (see curation/style_scorer.py)
+    threshold: float = 0.5  # a calibrated probability of one author's style (see style/scorer.py)
     refs_per_target: int = 1  # 0 keeps every reference above the threshold
 
     def __post_init__(self):

@@ -3,7 +3,7 @@
 `filter.scorer` chooses one of:
     embedding    the trained style embedder's cosine, Platt-scaled
     char_ngram   character 3-gram TF-IDF cosine, Platt-scaled
-    fused        a small learned model over every feature in curation/style_features.py
+    fused        a small learned model over every feature in style/features.py
 
 All three are fitted on pairs of *validation* users (train-split users the embedder never saw),
 so the trained cosine is read out of sample. Negatives are random pairs of different users, as
@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from common.errors import InputError
-from curation.style_features import FEATURES
+from style.features import FEATURES
 
 SCORERS = {"embedding": ("trained_cos",), "char_ngram": ("char3_cos",), "fused": FEATURES}
 MAX_POSITIVES_PER_USER = 100  # a prolific author must not stand for the whole calibration set

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from curation.ingest import IngestParams
+from tests.stage_deps import LAYERS
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MAIL = FIXTURES / "mail"
@@ -97,7 +98,7 @@ def project(tmp_path, tiny_lm) -> Path:
     params["dpo"]["profiles"]["cpu"] |= tiny | {"max_steps": 1}
     params["evaluate"] |= {"max_targets": 4, "max_new_tokens": 12, "bootstrap": 50}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    for package in ("common", "curation", "llm", "training", "eval", "pipeline"):
+    for package in LAYERS:
         shutil.copytree(REPO / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(MAIL, tmp_path / "data" / "mail")
     write_tiny_forum(tmp_path / "data" / "forum.jsonl")

@@ -16,8 +16,8 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-# Lower layers never import higher ones: pipeline -> eval -> training -> llm -> curation -> common.
-LAYERS = ("common", "curation", "llm", "training", "eval", "pipeline")
+# Lower layers never import higher ones: pipeline -> eval -> training -> llm -> style -> curation -> common.
+LAYERS = ("common", "curation", "style", "llm", "training", "eval", "pipeline")
 
 
 def module_file(name: str) -> Path | None:

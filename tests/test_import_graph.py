@@ -1,5 +1,5 @@
 """The import graph of the tree: no circle, and no package imports one above it
-(pipeline -> eval -> training -> llm -> curation -> common)."""
+(pipeline -> eval -> training -> llm -> style -> curation -> common)."""
 
 from pathlib import Path
 

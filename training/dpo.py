@@ -60,7 +60,7 @@ def make_trainer(pairs: list[dict], params: DPOParams, model_dir: Path, run_dir:
 
 
 def train(pairs: list[dict], params: DPOParams, model_dir: Path, out_dir: Path, live_dir: Path) -> dict:
-    from curation.training_log import dvclive_callback
+    from common.training_log import dvclive_callback
     from training.trainer_setup import (
         checkpoint_dir,
         file_md5,

@@ -10,7 +10,7 @@ import polars as pl
 
 from common.generate import Generator, SamplingParams
 from common.device import batch_size
-from curation.embeddings import encode, load_model
+from style.embeddings import encode, load_model
 from llm.roles import correct, judge
 from llm.session import LLMSession
 from training import dpo_data

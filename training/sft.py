@@ -92,7 +92,7 @@ def train(
 ) -> dict:
     """Train on `examples` ({prompt, completion} in TRL's conversational format); save a plain model
     folder. With `held_out` examples, their loss before training (the base model) and after."""
-    from curation.training_log import dvclive_callback
+    from common.training_log import dvclive_callback
     from training.trainer_setup import checkpoint_dir, logged_losses, save_plain, train_resumable
 
     run_dir = checkpoint_dir("sft", {"params": params, "settings": params.settings(), "examples": examples})

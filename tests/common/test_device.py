@@ -91,7 +91,7 @@ def test_trainers_and_filter_training_follow_the_policy(gpus, tmp_path, monkeypa
 
 
 def test_the_embedder_is_placed_where_the_policy_says(monkeypatch):
-    from curation.embeddings import encode, load_model, resolve_model
+    from style.embeddings import encode, load_model, resolve_model
 
     asked = []
     monkeypatch.setattr(compute, "device", lambda: asked.append("device") or "cpu")

@@ -8,8 +8,8 @@ import pytest
 from common.device import ComputeParams
 from curation.curate import CurateParams
 from curation.ingest import IngestParams
-from curation.style_filter import FilterTrainParams
-from curation.style_pairs import ScoreParams, SelectParams
+from style.embedder import FilterTrainParams
+from style.pairs import ScoreParams, SelectParams
 from eval.systems import EvalParams
 from llm.inverse_generation import NeutralizeParams
 from llm.types import LLMParams

@@ -20,7 +20,7 @@ def test_deps_cover_the_import_closure(stage, module, deps):
 def test_a_module_missing_from_the_deps_is_caught():
     _, module, deps = next(s for s in stages() if s[0] == "train_filter")
     start = REPO / "pipeline" / f"{module}.py"
-    assert uncovered(start, [d for d in deps if d != "curation/style_head.py"]) == ["curation/style_head.py"]
+    assert uncovered(start, [d for d in deps if d != "style/head.py"]) == ["style/head.py"]
     assert uncovered(start, [d for d in deps if not d.startswith("curation/")] + ["curation"]) == []
 
 
@@ -31,4 +31,4 @@ def test_every_listed_dependency_exists(stage, module, deps):
 
 def test_the_closure_follows_imports_inside_functions():
     files = closure(REPO / "pipeline" / "train_filter.py")
-    assert Path("curation/style_filter.py") in files and Path("pipeline/params.py") in files
+    assert Path("style/embedder.py") in files and Path("pipeline/params.py") in files

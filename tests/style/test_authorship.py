@@ -1,6 +1,6 @@
 import numpy as np
 
-from curation.authorship import char_ngram_similarity, evaluate, evaluate_many, retrieval_hits
+from style.authorship import char_ngram_similarity, evaluate, evaluate_many, retrieval_hits
 
 USERS = np.array(["a", "a", "a", "b", "b", "c", "c"])
 POSITIONS = np.array([0, 1, 2, 0, 1, 0, 1])

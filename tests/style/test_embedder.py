@@ -6,9 +6,9 @@ import pytest
 from safetensors.numpy import load_file
 
 from common.errors import InputError
-from curation.authorship import verification_auc
-from curation.embeddings import encode, load_model, resolve_model
-from curation.style_filter import (
+from style.authorship import verification_auc
+from style.embeddings import encode, load_model, resolve_model
+from style.embedder import (
     FilterTrainParams,
     author_disjoint_batches,
     nearest_negatives,
@@ -16,7 +16,7 @@ from curation.style_filter import (
     train,
     training_triplets,
 )
-from curation.threads import thread_key
+from style.threads import thread_key
 
 TOPICS = [
     "the quarterly earnings of the steel company beat analyst forecasts",

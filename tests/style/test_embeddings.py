@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from common.errors import InputError
-from curation.embeddings import embed_cached, fingerprint, load_model, resolve_model
+from style.embeddings import embed_cached, fingerprint, load_model, resolve_model
 
 TEXTS = ["The cat sat on the mat.", "Stock prices fell sharply on Monday.", "The cat sat on the mat."]
 

@@ -4,10 +4,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from curation.filter_fit import MEASURED, build_filter, user_roles
-from curation.style_filter import FilterTrainParams
-from curation.style_head import save_with_head, train_head
-from curation.style_scorer import StyleScorer, embedder_dir
+from style.filter import MEASURED, build_filter, user_roles
+from style.embedder import FilterTrainParams
+from style.head import save_with_head, train_head
+from style.scorer import StyleScorer, embedder_dir
 
 STYLES = [
     "lol {} haha!!!",
@@ -74,7 +74,7 @@ def test_head_starts_at_the_identity_and_keeps_the_best_validation_epoch(tmp_pat
 
 @pytest.mark.slow
 def test_build_filter_saves_a_folder_score_can_load_and_measures_every_scorer(tmp_path):
-    from curation.embeddings import encode, load_model
+    from style.embeddings import encode, load_model
 
     params = FilterTrainParams(validation_fraction=0.25, head_epochs=2, batch_size=4, bootstrap=20, folds=2)
     metrics, curve = build_filter(forum(), params, tmp_path / "filter", tmp_path / "live")
@@ -90,7 +90,7 @@ def test_build_filter_saves_a_folder_score_can_load_and_measures_every_scorer(tm
 
 
 def test_save_with_head_of_the_identity_is_the_base_model(tmp_path):
-    from curation.embeddings import encode, load_model, resolve_model
+    from style.embeddings import encode, load_model, resolve_model
 
     base_dir = resolve_model("packaged:all-MiniLM-L6-v2")
     save_with_head(base_dir, np.eye(384, dtype=np.float32), np.zeros(384, np.float32), tmp_path / "m")

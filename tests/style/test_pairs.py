@@ -5,7 +5,7 @@ import polars as pl
 import pytest
 
 from common.errors import InputError
-from curation.style_pairs import ScoreParams, SelectParams, score_pairs, select_pairs, sort_articles, threshold_sweep
+from style.pairs import ScoreParams, SelectParams, score_pairs, select_pairs, sort_articles, threshold_sweep
 
 
 def articles(per_user=(5, 1, 3)) -> tuple[pl.DataFrame, np.ndarray]:

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from common.errors import InputError
-from curation.style_features import FEATURES
-from curation.style_scorer import (
+from style.features import FEATURES
+from style.scorer import (
     MAX_POSITIVES_PER_USER,
     expected_calibration_error,
     fit_scorers,

@@ -1,7 +1,7 @@
 import numpy as np
 
-from curation.stylometry import DISTANCES, pair_distances, profiles
-from curation.threads import thread_key
+from style.stylometry import DISTANCES, pair_distances, profiles
+from style.threads import thread_key
 
 
 def test_profiles_see_habits_not_topic():
