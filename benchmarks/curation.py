@@ -1,30 +1,31 @@
-"""Ingest + curate at the SAG paper's scale, the project's way versus two obvious alternatives.
+"""Ingest + curate as the dump grows, the project's sharded stages against the unsharded main.
 
-    make bench            (or: .venv/bin/python benchmarks/curation.py [--posts N --users N --rounds 3])
+    make bench      (or: .venv/bin/python benchmarks/curation.py [--scales 1 3 10] [--baseline REV])
 
-A synthetic JSONL dump like the paper's (943,685 posts from 429,791 users, about 1 GB): heavy-tailed
-posts per user, log-normal lengths, 5% Chinese posts, and bad rows of every kind (truncated JSON,
-invalid UTF-8, missing users, unparseable dates, empty and oversize texts, duplicate ids).
-Each implementation runs in its own process, so its peak memory (max RSS) is its own:
+Synthetic JSONL dumps like the SAG paper's (943,685 posts from 429,791 users, 1.1 GB), scaled up
+with the same generator and more users (x3, x10: 3.3 and 11 GB): heavy-tailed posts per user,
+log-normal lengths, 5% Chinese posts, and bad rows of every kind (truncated JSON, invalid UTF-8,
+missing users, unparseable dates, empty and oversize texts, duplicate ids). For each dump:
 
-  project  the `ingest` and `curate` stages as `dvc repro` runs them: each in its own process,
-           curate reading the posts Parquet that ingest wrote; its time is theirs added up,
-           its peak memory the larger stage's
-  pandas   a straightforward pandas implementation of the same steps, quarantine kept too
-  duckdb   a plain hand-written DuckDB SQL script of the same steps; read_json(ignore_errors)
-           turns a broken line into a row of NULLs, so its content and true reason are lost
+  project   `sag ingest` then `sag curate`, each its own process as `dvc repro` runs them, with
+            the committed params (shards: auto, the executor's process pool on every core)
+  baseline  the same two stages from git revision REV (default: the last unsharded main), which
+            hold the whole dump's text in one process; run on the paper-scale dump only
 
-Every round is printed; the last line is the project's speed-up over the faster alternative
-(medians over the rounds; peak memory is the highest round's).
+Printed per run: each stage's wall time and the peak memory of its whole process tree (the stage
+and every worker it starts, sampled every 20 ms; resident memory summed over the processes, so
+pages two processes share count twice), then seconds per GB. The last lines: how time and peak
+grow from the smallest dump to the largest, and the project against the baseline.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import statistics
+import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -33,6 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "benchmarks" / ".cache"
 PAPER_POSTS, PAPER_USERS = 943_685, 429_791
+UNSHARDED_MAIN = "eac8993"  # the last main whose ingest and curate held the whole dump
 
 
 def generate(path: Path, n_posts: int, n_users: int, seed: int = 0) -> None:
@@ -89,181 +91,110 @@ def generate(path: Path, n_posts: int, n_users: int, seed: int = 0) -> None:
             fh.write(b'{"post_id": "latin%d", "user": "caf\xe9", "created_at": "2020-01-01", "text": "x"}\n' % i)
 
 
-def run_ingest(dump: Path, out: Path) -> dict:
-    """The `ingest` stage as `dvc repro` runs it (`sag ingest`), with the committed params."""
-    from pipeline import ingest
+def tree_peak(proc: subprocess.Popen, every: float = 0.02) -> int:
+    """The largest resident memory of `proc` and all its descendants together, sampled until it ends."""
+    import psutil
 
-    metrics = ingest.main(dump, out, out / "ingest.json", ROOT / "params.yaml")
-    return {"accepted": metrics["accepted"], "quarantined": metrics["quarantined"]}
-
-
-def run_curate(dump: Path, out: Path) -> dict:
-    """The `curate` stage (`sag curate`), reading what `run_ingest` wrote."""
-    from pipeline import curate
-
-    metrics = curate.main(out / "posts.parquet", out, out / "curate.json", ROOT / "params.yaml")
-    return {"articles": metrics["articles"]}
-
-
-def run_pandas(dump: Path, out: Path) -> dict:
-    import hashlib
-    import unicodedata
-
-    import pandas as pd
-
-    # pandas has no per-line error handling for JSON: parse line by line, keep the broken ones.
-    good, bad = [], []
-    with dump.open("rb") as fh:
-        for n, line in enumerate(fh, 1):
+    root, peak = psutil.Process(proc.pid), 0
+    while proc.poll() is None:
+        try:
+            tree = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            break
+        total = 0
+        for p in tree:
             try:
-                good.append(json.loads(line))
-            except (UnicodeDecodeError, json.JSONDecodeError):
-                bad.append({"record": f"line {n}", "reason": "unparseable", "raw": line.decode("utf-8", "replace")})
-    df = pd.DataFrame(good)
-    df["created_at"] = pd.to_datetime(df["created_at"], utc=True, errors="coerce", format="ISO8601")
-    reason = pd.Series(None, index=df.index, dtype="object")
-    reason[df["user"].isna()] = "missing_user"
-    reason[reason.isna() & df["created_at"].isna()] = "bad_date"
-    reason[reason.isna() & (df["text"].fillna("").str.strip() == "")] = "empty_body"
-    reason[reason.isna() & (df["text"].str.len() > 100_000)] = "oversize"
-    reason[reason.isna() & df["post_id"].duplicated()] = "duplicate_id"
-    df["reason"] = reason
-    quarantine = pd.concat([df[df["reason"].notna()].astype(str), pd.DataFrame(bad)])
-    posts = df[df["reason"].isna()].drop(columns="reason").copy()
-    posts["user_id"] = [hashlib.blake2b(u.encode(), key=b"sag-v1", digest_size=8).hexdigest() for u in posts["user"]]
-    posts.to_parquet(out / "posts.parquet")
-    quarantine.to_parquet(out / "quarantine.parquet")
-    posts["text"] = [unicodedata.normalize("NFC", t) for t in posts["text"]]
-    posts["n_words"] = posts["text"].str.count(r"[A-Za-z0-9']+") + posts["text"].str.count(r"[\u4e00-\u9fff]")
-    posts = posts.sort_values(["user_id", "created_at", "post_id"])
-    keep = ~posts.duplicated(["user_id", "text"]) & posts["n_words"].between(50, 2000)
-    posts = posts[keep]
-    posts = posts[posts.groupby("user_id")["post_id"].transform("size") >= 3].copy()
-    posts["position"] = posts.groupby("user_id").cumcount()
-    users = sorted(posts["user_id"].unique(), key=lambda u: hashlib.blake2b(u.encode(), digest_size=8).hexdigest())
-    cut1, cut2 = int(0.8 * len(users)), int(0.9 * len(users))
-    split = {u: ("train" if i < cut1 else "align" if i < cut2 else "test") for i, u in enumerate(users)}
-    posts["split"] = posts["user_id"].map(split)
-    posts.to_parquet(out / "articles.parquet")
-    return {"accepted": int((df["reason"].isna()).sum()), "quarantined": len(quarantine), "articles": len(posts)}
+                total += p.memory_info().rss
+            except psutil.NoSuchProcess:
+                pass
+        peak = max(peak, total)
+        time.sleep(every)
+    return peak
 
 
-DUCKDB_SCRIPT = """
-CREATE TABLE raw AS SELECT * FROM read_json('{dump}', format='newline_delimited', ignore_errors=true,
-    columns={{post_id: 'VARCHAR', "user": 'VARCHAR', created_at: 'VARCHAR', title: 'VARCHAR', text: 'VARCHAR'}});
-CREATE TABLE checked AS SELECT *, try_cast(created_at AS TIMESTAMPTZ) AS ts,
-    CASE WHEN "user" IS NULL THEN 'missing_user'
-         WHEN try_cast(created_at AS TIMESTAMPTZ) IS NULL THEN 'bad_date'
-         WHEN trim(coalesce(text, '')) = '' THEN 'empty_body'
-         WHEN length(text) > 100000 THEN 'oversize'
-         WHEN row_number() OVER (PARTITION BY post_id ORDER BY rowid) > 1 THEN 'duplicate_id' END AS reason
-    FROM raw;
-COPY (SELECT * FROM checked WHERE reason IS NOT NULL) TO '{out}/quarantine.parquet' (FORMAT parquet);
-CREATE TABLE posts AS SELECT post_id, md5("user")[:16] AS user_id, ts AS created_at, title, nfc_normalize(text) AS text
-    FROM checked WHERE reason IS NULL;
-COPY posts TO '{out}/posts.parquet' (FORMAT parquet);
-CREATE TABLE counted AS SELECT *,
-    len(regexp_extract_all(text, '[A-Za-z0-9'']+')) + len(regexp_extract_all(text, '[\\x{{4e00}}-\\x{{9fff}}]')) AS n_words,
-    row_number() OVER (PARTITION BY user_id, text ORDER BY created_at, post_id) AS copy_no
-    FROM posts;
-CREATE TABLE kept AS SELECT * FROM counted WHERE copy_no = 1 AND n_words BETWEEN 50 AND 2000;
-CREATE TABLE articles AS SELECT * EXCLUDE (copy_no),
-    row_number() OVER (PARTITION BY user_id ORDER BY created_at, post_id) - 1 AS position,
-    CASE WHEN hash(user_id) % 10 < 8 THEN 'train' WHEN hash(user_id) % 10 < 9 THEN 'align' ELSE 'test' END AS split
-    FROM kept QUALIFY count(*) OVER (PARTITION BY user_id) >= 3;
-COPY (SELECT * FROM articles ORDER BY user_id, position) TO '{out}/articles.parquet' (FORMAT parquet);
-"""
+def run_stage(tree: Path, args: list[str], env: dict) -> tuple[float, int]:
+    """One `sag` stage run from `tree`'s code: (seconds, tree peak in bytes)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", *args], cwd=tree, env=env, stderr=subprocess.PIPE)
+    peak = [0]
+    sampler = threading.Thread(target=lambda: peak.__setitem__(0, tree_peak(proc)))
+    sampler.start()
+    _, err = proc.communicate()
+    sampler.join()
+    if proc.returncode:
+        raise SystemExit(f"{' '.join(args[:1])} from {tree} failed:\n{err.decode(errors='replace')[-3000:]}")
+    return time.perf_counter() - start, peak[0]
 
 
-def run_duckdb(dump: Path, out: Path) -> dict:
-    import duckdb
-
-    con = duckdb.connect()
-    con.execute(DUCKDB_SCRIPT.format(dump=dump, out=out))
-    count = lambda sql: con.execute(sql).fetchone()[0]
-    return {
-        "accepted": count("SELECT count(*) FROM posts"),
-        "quarantined": count("SELECT count(*) FROM checked WHERE reason IS NOT NULL"),
-        "articles": count("SELECT count(*) FROM articles"),
-    }
+def measure(tree: Path, dump: Path, out: Path) -> dict:
+    """ingest then curate, as dvc repro runs them, with `tree`'s committed params."""
+    env = os.environ | {"PYTHONPATH": str(tree), "SAG_CACHE": str(out / "cache"), "TQDM_DISABLE": "1"}
+    params = str(tree / "params.yaml")
+    ingest = run_stage(tree, ["ingest", str(dump), str(out / "ingest"), str(out / "ingest.json"), "--params", params], env)
+    posts = str(out / "ingest" / "posts.parquet")
+    curate = run_stage(tree, ["curate", posts, str(out / "curate"), str(out / "curate.json"), "--params", params], env)
+    metrics = json.loads((out / "curate.json").read_text())
+    return {"ingest": ingest, "curate": curate, "articles": metrics["articles"], "posts_in": metrics["posts_in"]}
 
 
-RUNNERS = {"project": (run_ingest, run_curate), "pandas": (run_pandas,), "duckdb": (run_duckdb,)}
-STEPS = {f.__name__: f for steps in RUNNERS.values() for f in steps}
+def baseline_tree(rev: str) -> Path:
+    tree = CACHE / f"tree-{rev}"
+    if not tree.exists():
+        subprocess.run(["git", "worktree", "add", "--detach", str(tree), rev], cwd=ROOT, check=True, capture_output=True)
+    return tree
 
 
-def measure(name: str, dump: Path) -> dict:
-    """Run one implementation, each of its steps in a child process; report the wall time and
-    the peak memory of each step, added up and the largest."""
-    out = CACHE / f"out-{name}"
-    out.mkdir(parents=True, exist_ok=True)
-    total: dict = {"seconds": 0.0, "peak_mb": 0.0, "steps": {}}
-    for step in RUNNERS[name]:
-        proc = subprocess.run(
-            [sys.executable, __file__, "--run", step.__name__, "--dump", str(dump), "--out", str(out)],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            check=False,
-        )
-        if proc.returncode != 0:
-            raise SystemExit(f"{name} ({step.__name__}) failed:\n{proc.stderr[-3000:]}")
-        r = json.loads(proc.stdout.strip().splitlines()[-1])
-        total["steps"][step.__name__] = (r.pop("seconds"), r.pop("peak_mb"))
-        total |= r
-    total["seconds"] = sum(s for s, _ in total["steps"].values())
-    total["peak_mb"] = max(m for _, m in total["steps"].values())
-    return total
+def dump_of(scale: int) -> Path:
+    dump = CACHE / f"forum-x{scale}.jsonl"
+    if not dump.exists():
+        t = time.perf_counter()
+        generate(dump.with_suffix(".tmp"), PAPER_POSTS * scale, PAPER_USERS * scale, seed=scale)
+        dump.with_suffix(".tmp").rename(dump)
+        print(f"generated {dump.name}: {dump.stat().st_size / 1e9:.2f} GB in {time.perf_counter() - t:.0f} s", flush=True)
+    return dump
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--posts", type=int, default=PAPER_POSTS)
-    ap.add_argument("--users", type=int, default=PAPER_USERS)
-    ap.add_argument("--only", nargs="*", default=list(RUNNERS), choices=list(RUNNERS))
-    ap.add_argument("--rounds", type=int, default=1, help="alternate the implementations this many times")
-    ap.add_argument("--run", choices=list(STEPS), help=argparse.SUPPRESS)
-    ap.add_argument("--dump", type=Path, help=argparse.SUPPRESS)
-    ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--scales", type=int, nargs="+", default=[1, 3, 10], help="dumps of this many times the paper's")
+    ap.add_argument("--baseline", default=UNSHARDED_MAIN, help="git revision to compare with on the smallest dump")
     args = ap.parse_args()
-    if args.run:  # child process
-        sys.path.insert(0, str(ROOT))
-        start = time.perf_counter()
-        counts = STEPS[args.run](args.dump, args.out)
-        seconds = time.perf_counter() - start
-        # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork + exec.
-        hwm = next(line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("VmHWM"))
-        peak_mb = int(hwm.split()[1]) / 1024
-        print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, **counts}))
-        return
     CACHE.mkdir(parents=True, exist_ok=True)
-    dump = CACHE / f"forum-{args.posts}-{args.users}.jsonl"
-    if not dump.exists():
-        t = time.perf_counter()
-        generate(dump, args.posts, args.users)
-        print(f"generated {dump.name}: {dump.stat().st_size / 1e9:.2f} GB in {time.perf_counter() - t:.0f} s")
-    # Rounds alternate the implementations, so a slow spell of the machine hits each of them.
-    rounds = [{name: measure(name, dump) for name in args.only} for _ in range(args.rounds)]
-    print(f"{'round':<6} {'impl':<8} {'seconds':>8} {'peak MB':>8} {'accepted':>9} {'quarantined':>11} {'articles':>9}")
-    for k, results in enumerate(rounds, 1):
-        for name, r in results.items():
-            steps = "  (" + ", ".join(f"{s}: {t:.1f} s {m:.0f} MB" for s, (t, m) in r["steps"].items()) + ")"
+    dumps = {scale: dump_of(scale) for scale in sorted(args.scales)}
+    runs = []
+    smallest = min(dumps)
+    for scale, dump in dumps.items():
+        trees = [("project", ROOT)] + ([("baseline", baseline_tree(args.baseline))] if scale == smallest else [])
+        for name, tree in trees:
+            out = CACHE / f"out-{name}-x{scale}"
+            subprocess.run(["rm", "-rf", str(out)], check=True)
+            r = measure(tree, dump, out) | {"name": name, "scale": scale, "gb": dump.stat().st_size / 1e9}
+            subprocess.run(["rm", "-rf", str(out)], check=True)
+            runs.append(r)
+            seconds = r["ingest"][0] + r["curate"][0]
             print(
-                f"{k:<6} {name:<8} {r['seconds']:>8.1f} {r['peak_mb']:>8.0f} {r['accepted']:>9} {r['quarantined']:>11} "
-                f"{r['articles']:>9}{steps if len(r['steps']) > 1 else ''}"
+                f"{name:<8} x{scale:<3} {r['gb']:6.2f} GB  ingest {r['ingest'][0]:7.1f} s {r['ingest'][1] / 2**30:5.2f} GB"
+                f"  curate {r['curate'][0]:7.1f} s {r['curate'][1] / 2**30:5.2f} GB  {r['articles']:>9} articles"
+                f"  {seconds / r['gb']:6.1f} s/GB",
+                flush=True,
             )
-    if "project" not in args.only or len(args.only) < 2:
-        return
-    seconds = {name: statistics.median(r[name]["seconds"] for r in rounds) for name in args.only}
-    peak = {name: max(r[name]["peak_mb"] for r in rounds) for name in args.only}
-    others = [name for name in args.only if name != "project"]
-    for name in others:
+    project = [r for r in runs if r["name"] == "project"]
+    first, last = project[0], project[-1]
+    per_gb = lambda r: (r["ingest"][0] + r["curate"][0]) / r["gb"]  # noqa: E731
+    peak = lambda r: max(r["ingest"][1], r["curate"][1])  # noqa: E731
+    print(
+        f"x{last['scale']} against x{first['scale']}: {last['gb'] / first['gb']:.1f}x the data took "
+        f"{(last['ingest'][0] + last['curate'][0]) / (first['ingest'][0] + first['curate'][0]):.1f}x the time "
+        f"and {peak(last) / peak(first):.2f}x the peak ({peak(last) / 2**30:.2f} GB)"
+    )
+    base = next((r for r in runs if r["name"] == "baseline"), None)
+    if base:
         print(
-            f"project vs {name} (median of {len(rounds)} rounds): {seconds[name] / seconds['project']:.2f}x faster; "
-            f"{name} needs {peak[name] / peak['project']:.2f}x the memory"
+            f"x{first['scale']}: project {first['ingest'][0] + first['curate'][0]:.1f} s, {peak(first) / 2**30:.2f} GB; "
+            f"unsharded {args.baseline} {base['ingest'][0] + base['curate'][0]:.1f} s, {peak(base) / 2**30:.2f} GB"
         )
-    best = min(others, key=seconds.get)
-    print(f"speed-up over the faster alternative ({best}): {seconds[best] / seconds['project']:.2f}x")
+        print(f"speed-up over the unsharded main: {(base['ingest'][0] + base['curate'][0]) / (first['ingest'][0] + first['curate'][0]):.2f}x")
+    print(f"seconds per GB, x{last['scale']} / x{first['scale']}: {per_gb(last) / per_gb(first):.2f}")
 
 
 if __name__ == "__main__":

@@ -40,6 +40,12 @@ class Boilerplate:
     max_gap: int
     shared_lines: int
 
+    @classmethod
+    def of(cls, keys: pl.DataFrame, shared: pl.Series, max_gap: int) -> Boilerplate:
+        """`keys` (from `line_keys`) that are among the `shared` ones."""
+        hits = keys.filter(pl.col("_key").is_in(shared.implode())).select("_post", "_line").sort("_post", "_line")
+        return cls(hits, max_gap, len(shared))
+
     def removal(self, texts: pl.Series, first: int = 0) -> Removal:
         """For `texts`, the posts' text from post `first` on."""
         posts = self.hits.get_column("_post").to_numpy()
@@ -94,8 +100,15 @@ def remove_boilerplate(
     posts: pl.DataFrame, min_users: int, min_chars: int, max_gap: int, text_bytes: TextBytes | None = None
 ) -> Boilerplate:
     """`posts` has user_id and text (`text_bytes`: the same texts as bytes, when the caller has
-    them). Lines that at least `min_users` users' posts contain are boilerplate."""
-    texts = posts.get_column("text")
+    them). Lines that at least `min_users` users' posts contain are boilerplate. The sharded
+    curate runs the same three steps with the middle one across every shard."""
+    keys = line_keys(posts.get_column("text"), min_chars, text_bytes)
+    counts = users_per_line(keys, posts.get_column("user_id"))
+    return Boilerplate.of(keys, shared_lines(counts, min_users), max_gap)
+
+
+def line_keys(texts: pl.Series, min_chars: int, text_bytes: TextBytes | None = None) -> pl.DataFrame:
+    """_post, _line, _key of every line of at least `min_chars` (after normalising)."""
     b = TextBytes.of(texts) if text_bytes is None else text_bytes
     counts = line_counts(b.data, b.starts, b.ends)
     keys, chars, wide = line_hashes(b.data, b.starts, b.ends, counts)
@@ -107,12 +120,20 @@ def remove_boilerplate(
     frames = [pl.DataFrame({"_post": post[ascii_lines], "_line": line[ascii_lines], "_key": keys[ascii_lines]})]
     if len(wide_lines):
         frames.append(_wide_keys(texts, post[wide_lines], line[wide_lines], min_chars))
-    # A key needs `min_users` lines before its users are worth counting.
-    repeated = pl.concat(frames).filter(pl.len().over("_key") >= min_users)
-    repeated = repeated.with_columns(user_id=posts.get_column("user_id").gather(repeated.get_column("_post")))
-    shared = repeated.group_by("_key").agg(users=pl.col("user_id").n_unique()).filter(pl.col("users") >= min_users)
-    hits = repeated.join(shared, on="_key", how="semi").select("_post", "_line").sort("_post", "_line")
-    return Boilerplate(hits, max_gap, len(shared))
+    return pl.concat(frames)
+
+
+def users_per_line(keys: pl.DataFrame, user_ids: pl.Series) -> pl.DataFrame:
+    """_key, users: how many users' posts hold each line. Users never straddle two shards, so the
+    counts of every shard add up to the corpus's."""
+    users = user_ids.gather(keys.get_column("_post")).alias("user_id")
+    return keys.select("_key", users).group_by("_key").agg(users=pl.col("user_id").n_unique())
+
+
+def shared_lines(counts: pl.DataFrame, min_users: int) -> pl.Series:
+    """The keys of boilerplate lines, from `users_per_line` of one or (concatenated) every shard."""
+    total = counts.group_by("_key").agg(pl.col("users").sum())
+    return total.filter(pl.col("users") >= min_users).get_column("_key").sort()
 
 
 def _lines(texts: pl.Series, rows) -> pl.LazyFrame:

@@ -14,18 +14,15 @@ too_few_posts.
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import polars as pl
 
 from common.errors import InputError
-from curation.boilerplate import remove_boilerplate
-from curation.near_duplicates import near_duplicates
+from curation.boilerplate import Boilerplate
 from curation.normalise import normalise
 from curation.reasons import Reason
-from curation.split import SPLITS, assign_splits
+from curation.split import SPLITS
 from curation.text_bytes import TextBytes
 from curation.words import word_counts
 
@@ -98,67 +95,17 @@ class CurateParams:
             raise InputError(f"curate.split={self.split}; fractions must be >= 0 and sum to 1")
 
 
-@dataclass
-class CurateResult:
-    """`articles` and `rejects` are gathered from the posts each time they are read; a caller that
-    writes them batch by batch holds the text once beside one batch, not beside a copy of it all
-    (benchmarks/curation.py)."""
-
-    posts: pl.DataFrame  # normalised, with n_words and removed_lines
-    kept: pl.DataFrame  # _row (in posts), position, split; in the articles' order
-    rejected: pl.DataFrame  # _row, reason, detail
-    metrics: dict
-
-    @property
-    def articles(self) -> pl.DataFrame:
-        return self._articles(self.kept)
-
-    @property
-    def rejects(self) -> pl.DataFrame:
-        return self._rejects(self.rejected)
-
-    def article_batches(self, rows: int) -> Iterator[pl.DataFrame]:
-        """The articles, `rows` at a time (at least one batch, maybe empty), in order."""
-        return (self._articles(self.kept.slice(at, rows)) for at in _batch_starts(len(self.kept), rows))
-
-    def reject_batches(self, rows: int) -> Iterator[pl.DataFrame]:
-        return (self._rejects(self.rejected.slice(at, rows)) for at in _batch_starts(len(self.rejected), rows))
-
-    def _articles(self, kept: pl.DataFrame) -> pl.DataFrame:
-        articles = self.posts[kept.get_column("_row")].with_columns(kept.select("position", "split"))
-        return articles.select(pl.exclude("removed_lines"), "removed_lines")  # the new column last
-
-    def _rejects(self, rejected: pl.DataFrame) -> pl.DataFrame:
-        rejects = self.posts[rejected.get_column("_row")]
-        return rejects.with_columns(rejected.select("reason", "detail"), stage=pl.lit("curate"))
-
-
 def check_schema(columns: list[str], where: str) -> None:
     missing = [c for c in POST_SCHEMA if c not in columns]
     if missing:
         raise InputError(f"{where} lacks column(s) {', '.join(missing)}; has {', '.join(columns)}")
 
 
-def curate(posts: pl.DataFrame | pl.LazyFrame, params: CurateParams) -> CurateResult:
-    """`posts` scanned from a file (a LazyFrame) is read `batch_rows` texts at a time."""
-    posts, text_bytes = _read(posts.lazy(), params)
-    posts, text_bytes, boilerplate = _without_boilerplate(posts, text_bytes, params)
-    # The rules run on a small sorted index (no text); the text is gathered once at the end,
-    # because every copy of a gigabyte of text costs seconds (benchmarks/curation.py).
-    index = (
-        posts.select(
-            "user_id",
-            "created_at",
-            "post_id",
-            "n_words",
-            _text_hash=pl.col("text").hash(),
-            _newsletter=_newsletters(posts.get_column("text"), params),
-        )
-        .with_row_index("_row")
-        .sort("user_id", "created_at", "post_id")
-        .with_columns(reason=pl.lit(None, pl.String))
-    )
-    rules = [
+def rules(params: CurateParams) -> list[tuple[pl.Expr, Reason, pl.Expr]]:
+    """(condition, reason, detail) in order; the first failing rule wins. The first four need only
+    the post and its user's other posts (one shard); `_dup_of` (near-duplicates) is found across
+    shards among the posts they keep, and `_kept` counted after it."""
+    return [
         (
             ~pl.struct("user_id", "_text_hash").is_first_distinct(),
             Reason.DUPLICATE_TEXT,
@@ -175,7 +122,6 @@ def curate(posts: pl.DataFrame | pl.LazyFrame, params: CurateParams) -> CurateRe
             pl.format("{} words > max_words={}", "n_words", pl.lit(params.max_words)),
         ),
         (pl.col("_newsletter"), Reason.NEWSLETTER, pl.lit("subscription wording in the last lines")),
-        # `_dup_of` is found among the posts the rules above keep
         (
             pl.col("_dup_of").is_not_null(),
             Reason.NEAR_DUPLICATE,
@@ -186,7 +132,6 @@ def curate(posts: pl.DataFrame | pl.LazyFrame, params: CurateParams) -> CurateRe
                 pl.when(pl.col("_dup_user") == pl.col("user_id")).then(pl.lit("the same user")).otherwise("_dup_user"),
             ),
         ),
-        # `_kept` is counted after the rules above, so it counts only the posts they keep
         (
             pl.col("_kept") < params.min_posts_per_user,
             Reason.TOO_FEW_POSTS,
@@ -198,36 +143,49 @@ def curate(posts: pl.DataFrame | pl.LazyFrame, params: CurateParams) -> CurateRe
             ),
         ),
     ]
-    for cond, why, _ in rules:
-        if why == Reason.NEAR_DUPLICATE:
-            index = _join_near_duplicates(index, posts, text_bytes, params)
-        if why == Reason.TOO_FEW_POSTS:
-            kept = pl.col("reason").is_null().sum().over("user_id")
-            index = index.with_columns(_kept=kept, _posts=pl.len().over("user_id"))
+
+
+def first_reasons(posts: pl.DataFrame, params: CurateParams) -> pl.DataFrame:
+    """The posts' index (no text) in the articles' order (user, time, id) with `reason` from the
+    rules that need one shard only; `_row` is the post's row in `posts`."""
+    index = (
+        posts.select(
+            "user_id",
+            "created_at",
+            "post_id",
+            "n_words",
+            _text_hash=pl.col("text").hash(),
+            _newsletter=_newsletters(posts.get_column("text"), params),
+        )
+        .with_row_index("_row")
+        .sort("user_id", "created_at", "post_id")
+        .with_columns(reason=pl.lit(None, pl.String))
+    )
+    for cond, why, _ in rules(params)[:4]:
         index = index.with_columns(
             reason=pl.when(pl.col("reason").is_null() & cond).then(pl.lit(str(why))).otherwise("reason")
         )
+    return index.drop("_text_hash", "_newsletter")
 
-    kept = index.filter(pl.col("reason").is_null())
-    splits = assign_splits(kept.get_column("user_id"), params.split, params.seed)
-    kept = kept.select(
-        "_row",
-        "user_id",
-        "n_words",
-        position=pl.int_range(pl.len(), dtype=pl.Int32).over("user_id"),
-        split=pl.col("user_id").replace_strict(splits.get_column("user_id"), splits.get_column("split")),
-    )
+
+def last_reasons(index: pl.DataFrame, near: pl.DataFrame, params: CurateParams) -> pl.DataFrame:
+    """`first_reasons`' index with the near-duplicates found across shards (`near`: post_id,
+    _dup_of, _dup_user, _jaccard) and the users who keep too few posts; `detail` for every reason."""
+    index = index.join(near, on="post_id", how="left", maintain_order="left")
+    listed = rules(params)
+    for cond, why, _ in listed[4:]:
+        if why == Reason.TOO_FEW_POSTS:  # counted after the rules above, so only the posts they keep
+            index = index.with_columns(_kept=pl.col("reason").is_null().sum().over("user_id"), _posts=pl.len().over("user_id"))
+        index = index.with_columns(
+            reason=pl.when(pl.col("reason").is_null() & cond).then(pl.lit(str(why))).otherwise("reason")
+        )
     detail = pl.lit(None, pl.String)
-    for _, why, how in rules:  # formatted for rejected rows only
+    for _, why, how in listed:  # formatted for rejected rows only
         detail = pl.when(pl.col("reason") == str(why)).then(how).otherwise(detail)
-    rejected = index.filter(pl.col("reason").is_not_null()).select("_row", "reason", detail.alias("detail"))
-    metrics = _metrics(len(posts), kept, rejected)
-    metrics["boilerplate"] = boilerplate
-    metrics["near_duplicates"] = _near_duplicate_scopes(index, splits)
-    return CurateResult(posts, kept.select("_row", "position", "split"), rejected, metrics)
+    return index.with_columns(detail=detail)
 
 
-def _read(posts: pl.LazyFrame, params: CurateParams) -> tuple[pl.DataFrame, TextBytes]:
+def read_posts(posts: pl.LazyFrame, params: CurateParams) -> tuple[pl.DataFrame, TextBytes]:
     """The posts with their text normalised and `n_words`, and the texts' bytes. The text is read
     and normalised in batches, so that it is held once (as the bytes the column reads) beside one
     batch: whole, the column as read and its normalised copy made two (benchmarks/curation.py)."""
@@ -236,28 +194,18 @@ def _read(posts: pl.LazyFrame, params: CurateParams) -> tuple[pl.DataFrame, Text
     frame = posts.drop("text").collect()
     texts = posts.select("text")
     step = params.batch_rows
-    batches = (texts.slice(at, step).collect().to_series() for at in _batch_starts(len(frame), step))
+    batches = (texts.slice(at, step).collect().to_series() for at in batch_starts(len(frame), step))
     texts, text_bytes = normalise(batches, params.unicode_form)
     frame = frame.insert_column(columns.index("text"), texts)
     return frame.with_columns(word_counts(texts, text_bytes).alias("n_words")), text_bytes
 
 
-def _without_boilerplate(
-    posts: pl.DataFrame, text_bytes: TextBytes, params: CurateParams
+def without_boilerplate(
+    posts: pl.DataFrame, text_bytes: TextBytes, found: Boilerplate | None, params: CurateParams
 ) -> tuple[pl.DataFrame, TextBytes, dict]:
     """Boilerplate lines out of the text (kept in `removed_lines`); words recounted where it changed."""
-    metrics = {"lines_removed": 0, "articles_changed": 0, "shared_lines": 0}
-    if params.boilerplate_min_users == 0:
-        return posts.with_columns(removed_lines=pl.lit(None, pl.String)), text_bytes, metrics
-    found = remove_boilerplate(
-        posts.select("user_id", "text"),
-        params.boilerplate_min_users,
-        params.boilerplate_min_chars,
-        params.boilerplate_max_gap,
-        text_bytes,
-    )
-    metrics["shared_lines"] = found.shared_lines
-    if found.hits.is_empty():
+    metrics = {"lines_removed": 0, "articles_changed": 0}
+    if found is None or found.hits.is_empty():
         return posts.with_columns(removed_lines=pl.lit(None, pl.String)), text_bytes, metrics
     texts, removals, step = posts.get_column("text"), [], params.batch_rows
 
@@ -266,7 +214,7 @@ def _without_boilerplate(
         return removals[-1].text
 
     # Taken out and packed again a batch at a time: the old text and the new, no third copy.
-    texts, text_bytes = TextBytes.shared(without(at) for at in _batch_starts(len(texts), step))
+    texts, text_bytes = TextBytes.shared(without(at) for at in batch_starts(len(texts), step))
     rows = pl.concat([r.changed for r in removals])
     metrics["lines_removed"] = sum(r.lines_removed for r in removals)
     metrics["articles_changed"] = len(rows)
@@ -276,7 +224,7 @@ def _without_boilerplate(
     return posts.with_columns(texts, removed, n_words), text_bytes, metrics
 
 
-def _batch_starts(rows: int, size: int) -> range:
+def batch_starts(rows: int, size: int) -> range:
     """Where each batch of `size` of `rows` rows starts; one (empty) batch when there are none."""
     return range(0, max(rows, 1), size)
 
@@ -291,51 +239,3 @@ def _newsletters(texts: pl.Series, params: CurateParams) -> pl.Series:
     rows = found.arg_true()
     tail = texts.gather(rows).str.split("\n").list.tail(params.newsletter_tail_lines).list.join("\n")
     return found.scatter(rows, tail.str.contains(pattern))
-
-
-def _join_near_duplicates(
-    index: pl.DataFrame, posts: pl.DataFrame, text_bytes: TextBytes, params: CurateParams
-) -> pl.DataFrame:
-    """`_dup_of`, `_dup_user`, `_jaccard` for the posts still kept that repeat an earlier kept post."""
-    columns = {"_dup_of": pl.String, "_dup_user": pl.String, "_jaccard": pl.Float64}
-    live = index.filter(pl.col("reason").is_null())
-    if params.near_duplicate_threshold > 1 or live.is_empty():
-        return index.with_columns(pl.lit(None, t).alias(c) for c, t in columns.items())
-    rows = live.get_column("_row")
-    frame = posts[rows].select("post_id", "user_id", "created_at", "text")
-    found = near_duplicates(
-        frame, params.near_duplicate_threshold, params.near_duplicate_shingle, text_bytes.rows(rows.to_numpy())
-    )
-    found = found.rename({"of_post_id": "_dup_of", "of_user_id": "_dup_user", "jaccard": "_jaccard"})
-    return index.join(found, on="post_id", how="left", maintain_order="left")
-
-
-def _near_duplicate_scopes(index: pl.DataFrame, splits: pl.DataFrame) -> dict:
-    """Near-duplicates by scope; `cross_split`: copies whose author sits in another split than the
-    kept post's author, i.e. the leaks into evaluation that removing them prevented."""
-    dups = index.filter(pl.col("reason") == str(Reason.NEAR_DUPLICATE))
-    split_of = dict(splits.iter_rows())
-    pairs = list(dups.select("user_id", "_dup_user").iter_rows())
-    return {
-        "same_user": sum(u == v for u, v in pairs),
-        "cross_user": sum(u != v for u, v in pairs),
-        "cross_split": sum(u in split_of and v in split_of and split_of[u] != split_of[v] for u, v in pairs),
-    }
-
-
-def _metrics(posts_in: int, kept: pl.DataFrame, rejected: pl.DataFrame) -> dict:
-    per_split = kept.group_by("split").agg(users=pl.col("user_id").n_unique(), articles=pl.len())
-    by_split = {
-        row["split"]: {"users": row["users"], "articles": row["articles"]} for row in per_split.iter_rows(named=True)
-    }
-    words = kept.get_column("n_words")
-    return {
-        "posts_in": posts_in,
-        "articles": len(kept),
-        "rejected": len(rejected),
-        "users": kept.get_column("user_id").n_unique(),
-        "splits": {s: by_split.get(s, {"users": 0, "articles": 0}) for s in SPLITS},
-        "rejected_by_reason": dict(sorted(Counter(rejected.get_column("reason").to_list()).items())),
-        "words_median": float(words.median()) if len(words) else 0.0,
-        "words_mean": round(float(words.mean()), 1) if len(words) else 0.0,
-    }

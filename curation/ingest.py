@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,10 +17,21 @@ import polars as pl
 from common.errors import InputError
 from curation.dates import in_range
 from curation.mail import AutomatedRules
-from curation.readers import FORMATS, SPAN, ColumnMap, input_files, original_records, read_mail, read_table
+from curation.readers import (
+    FORMATS,
+    RAW_COLUMNS,
+    SPAN,
+    ColumnMap,
+    input_files,
+    jsonl_pieces,
+    original_records,
+    read_mail,
+    read_table,
+)
 from curation.reasons import Reason
 
 POST_COLUMNS = ["post_id", "user_id", "created_at", "title", "text", "source"]
+POST_SCHEMA = {c: RAW_COLUMNS.get(c, pl.String) for c in POST_COLUMNS}
 QUARANTINE_COLUMNS = [
     "stage",
     "source",
@@ -69,8 +79,16 @@ class IngestParams:
     sender_patterns: tuple[str, ...] = DEFAULT_SENDER_PATTERNS
     subject_patterns: tuple[str, ...] = DEFAULT_SUBJECT_PATTERNS
     body_patterns: tuple[str, ...] = DEFAULT_BODY_PATTERNS
+    # The posts table is `shards` Parquet files partitioned by user (auto: one per 256 MB of dump);
+    # a task reads `chunk_bytes` of the dump at a time, so memory is set here, not by the dump.
+    shards: int | str = "auto"
+    chunk_bytes: int = 64 << 20
 
     def __post_init__(self):
+        if self.shards != "auto" and (not isinstance(self.shards, int) or isinstance(self.shards, bool) or self.shards < 1):
+            raise InputError(f"ingest.shards={self.shards!r}; must be auto or a positive integer")
+        if not isinstance(self.chunk_bytes, int) or isinstance(self.chunk_bytes, bool) or self.chunk_bytes < 1 << 16:
+            raise InputError(f"ingest.chunk_bytes={self.chunk_bytes!r}; must be an integer of at least 65536")
         if self.format not in FORMATS:
             raise InputError(f"ingest.format={self.format!r}; allowed: {', '.join(FORMATS)}")
         if not isinstance(self.max_chars, int) or self.max_chars < 1:
@@ -118,47 +136,53 @@ def _utc_date(key: str, value: str) -> datetime:
     return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
 
 
-@dataclass
-class IngestResult:
-    posts: pl.DataFrame
-    quarantine: pl.DataFrame
-    metrics: dict
+@dataclass(frozen=True)
+class Piece:
+    """A part of the dump that one task reads: a byte range of a JSONL file, one other file, or a
+    group of mail files."""
+
+    fmt: str
+    files: tuple[tuple[Path, str], ...]  # (file, its source name)
+    span: tuple[int, int, int] | None = None  # JSONL: bytes [start, end) and the first line's number
+
+    @property
+    def file(self) -> Path | None:
+        """The file the rows' byte spans point into (None: a group of mail files keep their raw)."""
+        return None if self.fmt == "mail" else self.files[0][0]
 
 
-def ingest(path: Path, params: IngestParams, progress: bool = True) -> IngestResult:
+def plan_pieces(path: Path, params: IngestParams) -> list[Piece]:
+    """The dump cut into pieces of about `ingest.chunk_bytes`, in the order rows are read: mail
+    files first (grouped), then every other file in turn, JSONL cut at line breaks."""
     files = input_files(path, params.format)
     root = path if path.is_dir() else path.parent
-    frames, paths = [], []  # paths[i]: the file behind frames[i] (None: many mail files)
-    mail = [(f, str(f.relative_to(root))) for f, fmt in files if fmt == "mail"]
-    if mail:  # many small files: one frame for all of them
-        frames.append(read_mail(mail, params.rules, params.max_chars, progress))
-        paths.append(None)
+    pieces, group, size = [], [], 0
     for file, fmt in files:
-        if fmt != "mail":
-            frames.append(read_table(file, fmt, str(file.relative_to(root)), params.columns))
-            paths.append(file)
-    frames = [_flag_bad_values(frame, params) for frame in frames]
-    frames = _assign_ids(frames, params)
-    frames = _flag_duplicate_ids(frames)
-    posts, quarantine = [], []
-    for frame, file in zip(frames, paths, strict=True):
-        # the posts' columns only, before the filter copies them (not the original record's)
-        posts.append(frame.select(*POST_COLUMNS, "reason").filter(pl.col("reason").is_null()).drop("reason"))
-        quarantine.append(_quarantine_rows(frame.filter(pl.col("reason").is_not_null()), file))
-    posts_df = pl.concat(posts, how="vertical_relaxed") if posts else pl.DataFrame(schema=POST_COLUMNS)
-    quarantine_df = pl.concat(quarantine, how="vertical_relaxed")
-    read = sum(len(f) for f in frames)
-    by_reason = dict(sorted(Counter(quarantine_df.get_column("reason").to_list()).items()))
-    metrics = {
-        "files": len(files),
-        "read": read,
-        "accepted": len(posts_df),
-        "quarantined": len(quarantine_df),
-        "users": posts_df.get_column("user_id").n_unique(),
-        "quarantined_by_reason": by_reason,
-    }
-    assert metrics["accepted"] + metrics["quarantined"] == read, "ingest lost rows"
-    return IngestResult(posts_df, quarantine_df, metrics)
+        if fmt == "mail":
+            group.append((file, str(file.relative_to(root))))
+            size += file.stat().st_size
+            if size >= params.chunk_bytes:
+                pieces.append(Piece("mail", tuple(group)))
+                group, size = [], 0
+    if group:
+        pieces.append(Piece("mail", tuple(group)))
+    for file, fmt in files:
+        named = ((file, str(file.relative_to(root))),)
+        spans = jsonl_pieces(file, params.chunk_bytes) if fmt == "jsonl" else None
+        if fmt == "mail":
+            continue
+        pieces += [Piece(fmt, named, span) for span in spans] if spans else [Piece(fmt, named)]
+    return pieces
+
+
+def read_piece(piece: Piece, params: IngestParams, progress: bool = False) -> pl.DataFrame:
+    """Every record of the piece, in order, with its `reason` (null: a post) and ids assigned."""
+    if piece.fmt == "mail":
+        frame = read_mail(list(piece.files), params.rules, params.max_chars, progress)
+    else:
+        (file, source), = piece.files
+        frame = read_table(file, piece.fmt, source, params.columns, piece.span)
+    return _assign_ids(_flag_bad_values(frame, params), params)
 
 
 def _flag_bad_values(frame: pl.DataFrame, params: IngestParams) -> pl.DataFrame:
@@ -212,69 +236,45 @@ def _flag_bad_values(frame: pl.DataFrame, params: IngestParams) -> pl.DataFrame:
     return frame.drop("_chars", "_blank", "_fffd")
 
 
+_USER_IDS = {"user": pl.String, "user_id": pl.String}
+
+
 def _hash(value: str, key: bytes) -> str:
     return hashlib.blake2b(value.encode("utf-8"), key=key, digest_size=8).hexdigest()
 
 
-def _assign_ids(frames: list[pl.DataFrame], params: IngestParams) -> list[pl.DataFrame]:
+def _assign_ids(frame: pl.DataFrame, params: IngestParams) -> pl.DataFrame:
     """user_id: the normalised user, keyed-hashed unless hash_users is off; post_id: given, else a content hash."""
-    users = (
-        pl.concat([f.select(pl.col("user").str.strip_chars()) for f in frames]).get_column("user").unique().drop_nulls()
-    )
+    users = frame.get_column("user").str.strip_chars().unique().drop_nulls()
     key = params.user_salt.encode("utf-8")[:64]
     if params.hash_users:
-        mapping = pl.DataFrame({"user": users, "user_id": [_hash(u, key) for u in users]})
+        mapping = pl.DataFrame({"user": users, "user_id": [_hash(u, key) for u in users]}, schema=_USER_IDS)
     else:
-        mapping = pl.DataFrame({"user": users, "user_id": users})
-    out = []
-    for frame in frames:
-        # replace_strict, not a join: a join would copy every column, the text included
-        user = pl.col("user").str.strip_chars()
-        frame = frame.with_columns(
-            user_id=user.replace_strict(mapping.get_column("user"), mapping.get_column("user_id"), default=None)
-        )
-        missing_id = frame.get_column("post_id").is_null() & frame.get_column("reason").is_null()
-        if missing_id.any():  # stable across runs and re-orderings of the dump, unlike a row number
-            idx = missing_id.arg_true()
-            sub = frame.select("user_id", "created_at_raw", "text").gather(idx)
-            ids = [_hash(f"{u}\x1f{d}\x1f{t}", b"post") for u, d, t in sub.iter_rows()]
-            frame = frame.with_columns(frame.get_column("post_id").scatter(idx, pl.Series(ids, dtype=pl.String)))
-        out.append(frame.with_columns(pl.col("post_id").str.strip_chars()))
-    return out
-
-
-def _flag_duplicate_ids(frames: list[pl.DataFrame]) -> list[pl.DataFrame]:
-    """A post_id seen before (in file order) is a duplicate; the first accepted occurrence is kept."""
-    index = (
-        pl.concat(
-            [
-                f.select("post_id", "source", "record", ok=pl.col("reason").is_null(), file=pl.lit(i))
-                for i, f in enumerate(frames)
-            ]
-        )
-        .rechunk()
-        .with_row_index("row")
-    )  # one chunk: works around a Polars 2.1 panic on string views
-    ok = index.filter("ok")
-    dups = ok.filter(~pl.col("post_id").is_first_distinct())
-    if dups.is_empty():
-        return frames
-    first = ok.filter(pl.col("post_id").is_first_distinct()).select(
-        "post_id", first_at=pl.format("duplicate of {} {}", "source", "record")
+        mapping = pl.DataFrame({"user": users, "user_id": users}, schema=_USER_IDS)
+    # replace_strict, not a join: a join would copy every column, the text included
+    user = pl.col("user").str.strip_chars()
+    frame = frame.with_columns(
+        user_id=user.replace_strict(mapping.get_column("user"), mapping.get_column("user_id"), default=None)
     )
-    dups = dups.join(first, on="post_id", how="left")
-    out = []
-    for i, frame in enumerate(frames):
-        mine = dups.filter(pl.col("file") == i)
-        if mine.is_empty():
-            out.append(frame)
-            continue
-        offset = index.filter(pl.col("file") == i).get_column("row").min()
-        rows = (mine.get_column("row") - offset).cast(pl.UInt32)
-        reason = frame.get_column("reason").scatter(rows, pl.Series([str(Reason.DUPLICATE_ID)] * len(rows)))
-        detail = frame.get_column("detail").scatter(rows, mine.get_column("first_at"))
-        out.append(frame.with_columns(reason, detail))
-    return out
+    missing_id = frame.get_column("post_id").is_null() & frame.get_column("reason").is_null()
+    if missing_id.any():  # stable across runs and re-orderings of the dump, unlike a row number
+        idx = missing_id.arg_true()
+        sub = frame.select("user_id", "created_at_raw", "text").gather(idx)
+        ids = [_hash(f"{u}\x1f{d}\x1f{t}", b"post") for u, d, t in sub.iter_rows()]
+        frame = frame.with_columns(frame.get_column("post_id").scatter(idx, pl.Series(ids, dtype=pl.String)))
+    return frame.with_columns(pl.col("post_id").str.strip_chars())
+
+
+def duplicate_ids(ids: pl.DataFrame) -> pl.DataFrame:
+    """`ids`: post_id, source, record, piece, row of the rows accepted so far, from every piece. A
+    post_id seen before (in dump order) is a duplicate; the first occurrence is kept. Returns
+    piece, row, detail of each duplicate."""
+    ordered = ids.sort("piece", "row")
+    first = ordered.group_by("post_id", maintain_order=True).first()
+    first = first.select("post_id", _piece="piece", _row="row", detail=pl.format("duplicate of {} {}", "source", "record"))
+    later = ordered.join(first, on="post_id", maintain_order="left")
+    later = later.filter((pl.col("piece") != pl.col("_piece")) | (pl.col("row") != pl.col("_row")))
+    return later.select("piece", "row", "detail")
 
 
 def _quarantine_rows(bad: pl.DataFrame, file: Path | None) -> pl.DataFrame:

@@ -92,9 +92,12 @@ def input_files(path: Path, fmt: str) -> list[tuple[Path, str]]:
     return [(f, fmt if fmt != "auto" else _EXTENSIONS.get(f.suffix.lower(), "mail")) for f in files]
 
 
-def read_table(path: Path, fmt: str, source: str, columns: ColumnMap) -> pl.DataFrame:
+def read_table(
+    path: Path, fmt: str, source: str, columns: ColumnMap, piece: tuple[int, int, int] | None = None
+) -> pl.DataFrame:
+    """A whole file, or for JSONL one `piece` of it from `jsonl_pieces`."""
     if fmt == "jsonl":
-        frame, rejects = _read_jsonl(path, source)
+        frame, rejects = _read_jsonl(path, source, piece)
     elif fmt == "csv":
         frame, rejects = _read_csv(path, source)
     elif fmt == "parquet":
@@ -191,16 +194,39 @@ def _messages(path: Path, source: str) -> list[tuple[str, bytes]]:
     return messages
 
 
-def _read_jsonl(path: Path, source: str) -> tuple[pl.DataFrame | tuple[str, str], pl.DataFrame]:
-    """Parse the file in chunks of whole lines; only a chunk that fails is taken apart line by line.
-    A `.json` file holding one array of objects is read as one record per item."""
+def jsonl_pieces(path: Path, size: int) -> list[tuple[int, int, int]] | None:
+    """(start, end, first line number) of blocks of about `size` bytes of a JSONL file, each ending
+    at a line break, so that tasks can read one each; None when the file is read whole (a `.json`
+    array; UTF-16/32, which is transcoded in memory)."""
+    with _content(path) as (data, start):
+        if not isinstance(data, mmap.mmap) or _is_json_array(path, data, start):
+            return None
+        pieces, line = [], 1
+        for a, b in _line_chunks(data, start, size):
+            pieces.append((a, b, line))
+            block = data[a:b]
+            line += block.count(b"\n") + (not block.endswith(b"\n"))  # as `_parse_chunk` counts them
+            del block
+            _release(data, a, b)
+        return pieces
+
+
+def _is_json_array(path: Path, data, start: int) -> bool:
+    return path.suffix.lower() == ".json" and bytes(data[start : start + 4096]).lstrip()[:1] == b"["
+
+
+def _read_jsonl(
+    path: Path, source: str, piece: tuple[int, int, int] | None = None
+) -> tuple[pl.DataFrame | tuple[str, str], pl.DataFrame]:
+    """Parse the file (or its `piece`) in chunks of whole lines; only a chunk that fails is taken
+    apart line by line. A `.json` file holding one array of objects is read as one record per item."""
     good: list[pl.DataFrame] = []
     bad: list[tuple] = []
-    first_line = 1
     with _content(path) as (data, start):
-        if path.suffix.lower() == ".json" and bytes(data[start : start + 4096]).lstrip()[:1] == b"[":
+        if piece is None and _is_json_array(path, data, start):
             return _read_json_array(bytes(data[start:]), source)
-        for a, b in _line_chunks(data, start):
+        start, stop, first_line = piece or (start, len(data), 1)
+        for a, b in _line_chunks(data, start, stop=stop):
             first_line += _parse_chunk(data[a:b], a, first_line, good, bad)
             _release(data, a, b)
         frame = _concat_parts([f for f in good if len(f)], data, bad)
@@ -286,10 +312,11 @@ def _release(data, start: int, end: int) -> None:
         data.madvise(mmap.MADV_DONTNEED, first, last - first)
 
 
-def _line_chunks(data: mmap.mmap, start: int = 0, size: int = JSONL_CHUNK_BYTES):
-    """(start, end) of blocks of about `size` bytes that end at a line break, so no line is split."""
-    while start < len(data):
-        end = data.find(b"\n", min(start + size, len(data)) - 1) + 1 or len(data)
+def _line_chunks(data: mmap.mmap, start: int = 0, size: int = JSONL_CHUNK_BYTES, stop: int | None = None):
+    """(start, end) of blocks of about `size` bytes up to `stop` that end at a line break, so no line is split."""
+    stop = len(data) if stop is None else stop
+    while start < stop:
+        end = data.find(b"\n", min(start + size, stop) - 1, stop) + 1 or stop
         yield start, end
         start = end
 

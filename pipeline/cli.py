@@ -5,6 +5,7 @@ Heavy libraries are imported inside the commands so that `sag --help` starts fas
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import sys
@@ -44,6 +45,10 @@ def user_errors(fn):
             return fn(*args, **kwargs)
         except (InputError, FileNotFoundError) as exc:
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
+            raise click.ClickException(f"no space left on the device writing {exc.filename or 'an output'}") from None
 
     return wrapper
 

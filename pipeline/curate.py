@@ -1,26 +1,31 @@
-"""`curate` stage: posts -> articles (time-ordered per user, split by user) + curation rejects.
+"""`curate` stage: posts -> articles (time-ordered per user, split by user) + curation rejects,
+shard by shard (folders of shards in and out).
 
 sag curate outputs/ingest/posts.parquet outputs/curate metrics/curate.json     (what dvc.yaml runs)
 """
 
 from __future__ import annotations
 
+import dataclasses
+import shutil
 from pathlib import Path
 
-from pipeline.outputs import check_writable, scan_table, write_batches, write_metrics
-from pipeline.params import build
+from pipeline.outputs import check_writable, require_shards, write_metrics
+from pipeline.params import build, use_executor
 
 
 def main(posts_path: Path, out_dir: Path, metrics_path: Path, params_path: Path) -> dict:
-    from curation.curate import CurateParams, curate
+    from curation.curate import CurateParams
+    from curation.curate_shards import run_curate
+    from common.parquet import part_name
+    from curation.shards import code_version, files_version, work_folder
 
-    check_writable(out_dir / "articles.parquet", out_dir / "quarantine.parquet", metrics_path)
+    check_writable(out_dir / "articles.parquet" / part_name(0), out_dir / "quarantine.parquet" / part_name(0), metrics_path)
     params = build(CurateParams, "curate", params_path)
-    result = curate(scan_table(posts_path, "ingest"), params)  # the text is read in batches
-    # In batches: gathered whole, each table is another copy of its share of the text.
-    rows, group = params.batch_rows, max(params.batch_rows // 5, 1)
-    write_batches(result.article_batches(rows), out_dir / "articles.parquet", group)
-    # Named like ingest's file so that `sag sql` shows both as one `quarantine` table (column `stage`).
-    write_batches(result.reject_batches(rows), out_dir / "quarantine.parquet", group)
-    write_metrics(result.metrics, metrics_path)
-    return result.metrics
+    executor = use_executor(params_path)
+    shards = require_shards(posts_path, "ingest")
+    work = work_folder("curate", dataclasses.asdict(params), files_version(shards), code_version("curation", "common"))
+    metrics = run_curate(shards, params, out_dir, work, executor, executor.spill_memory)
+    write_metrics(metrics, metrics_path)
+    shutil.rmtree(work)  # the tables are linked out of it: only a killed run needs it
+    return metrics

@@ -36,8 +36,17 @@ def load_section(name: str, path: Path = Path("params.yaml")) -> dict:
 def use_compute(path: Path = Path("params.yaml")) -> str:
     """The `compute` section made this process's device policy (every model stage calls it first)."""
     from common.device import ComputeParams, configure
+    from common.executor import ExecutorParams
 
-    return configure(build(ComputeParams, "compute", path))
+    return configure(build(ComputeParams, "compute", path, shared_with=(ExecutorParams,)))
+
+
+def use_executor(path: Path = Path("params.yaml")):
+    """The `compute` keys that say how a sharded stage's tasks run (common/executor.py)."""
+    from common.device import ComputeParams
+    from common.executor import ExecutorParams
+
+    return build(ExecutorParams, "compute", path, shared_with=(ComputeParams,))
 
 
 def build(cls, name: str, path: Path = Path("params.yaml"), shared_with: tuple = ()):

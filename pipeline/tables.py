@@ -1,7 +1,8 @@
 """Read-only SQL over every stage's Parquet output, with DuckDB.
 
 Tables are found in dvc.yaml (the single source of truth for paths): every `.parquet` out of every
-stage is a table named after the file. Files with the same name (ingest's and curate's quarantine)
+stage is a table named after the file, or after the folder for a table written in shards
+(`posts.parquet/part-*.parquet`). Tables with the same name (ingest's and curate's quarantine)
 form one table, their rows stacked by column name.
 
 Read-only is the engine's doing, not a check of the statement's first word: each table is an Arrow
@@ -21,6 +22,7 @@ import duckdb
 import yaml
 
 from common.errors import InputError
+from common.parquet import parts
 
 READ_ONLY_STATEMENTS = {"SELECT", "EXPLAIN"}
 
@@ -86,7 +88,7 @@ def connect(root: Path, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> duckdb.Duck
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     for name, files in table_files(root).items():
-        present = [str(f) for f in files if f.exists()]
+        present = [str(shard) for f in files if f.exists() for shard in (parts(f) if f.is_dir() else [f])]
         if present:
             con.register(name, _dataset(present))
     return con

@@ -2,6 +2,7 @@
 model stage asking it. A GPU is simulated by patching what torch reports; nothing needs one."""
 
 import ast
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -101,15 +102,19 @@ def test_the_embedder_is_placed_where_the_policy_says(monkeypatch):
 
 
 def test_every_model_stage_asks_the_policy():
-    """Each model stage's entry point calls use_compute, and dvc.yaml lists `compute` in its params,
-    so `dvc exp run -S compute.device=cuda` re-runs exactly the model stages."""
+    """Each model stage's entry point calls use_compute, and dvc.yaml lists the device policy's
+    keys in its params, so `dvc exp run -S compute.device=cuda` re-runs exactly the model stages
+    (and `-S compute.workers=4`, which only the sharded curation stages read, none of them)."""
+    policy = {f"compute.{f.name}" for f in dataclasses.fields(ComputeParams)}
     stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
     stages = {name: stage.get("do", stage) for name, stage in stages.items()}  # foreach stages too
     for name in MODEL_STAGES:
-        assert "compute" in stages[name]["params"], name
+        assert policy <= set(stages[name]["params"]), name
+        assert not any(p.startswith("compute.") and p not in policy for p in stages[name]["params"]), name
         module = stages[name]["cmd"].split()[1].replace("-", "_")
         tree = ast.parse((REPO / "pipeline" / f"{module}.py").read_text())
         calls = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
         assert "use_compute" in calls, name
     for name in set(stages) - set(MODEL_STAGES):
-        assert "compute" not in (stages[name].get("params") or []), name
+        declared = set(stages[name].get("params") or [])
+        assert "compute" not in declared and not policy & declared, name

@@ -5,7 +5,8 @@ import polars as pl
 import pytest
 
 from common.errors import InputError
-from curation.curate import CurateParams, curate
+from curation.curate import CurateParams
+from curation.curate_shards import curate
 from curation.split import assign_splits
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)

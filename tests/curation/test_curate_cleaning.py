@@ -7,7 +7,8 @@ from datetime import datetime, timedelta, timezone
 import duckdb
 import polars as pl
 
-from curation.curate import CurateParams, curate
+from curation.curate import CurateParams
+from curation.curate_shards import curate
 from tests.test_dvc_pipeline import CROSS_SPLIT_COPIES
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)

@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from common.errors import InputError
-from curation.ingest import IngestParams, ingest
+from curation.ingest import IngestParams
+from curation.ingest_shards import ingest
 
 EXAMPLES = int(os.environ.get("SAG_FUZZ_EXAMPLES", "100"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])

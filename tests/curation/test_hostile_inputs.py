@@ -7,7 +7,8 @@ import polars as pl
 import pytest
 
 from common.errors import InputError
-from curation.ingest import IngestParams, ingest
+from curation.ingest import IngestParams
+from curation.ingest_shards import ingest
 from curation.mail import AutomatedRules, parse_message
 from curation.readers import ColumnMap
 

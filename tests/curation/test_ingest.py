@@ -5,7 +5,8 @@ import polars as pl
 import pytest
 
 from common.errors import InputError
-from curation.ingest import IngestParams, ingest
+from curation.ingest import IngestParams
+from curation.ingest_shards import ingest
 from curation.reasons import Reason
 from tests.conftest import MAIL
 

@@ -5,7 +5,7 @@ import polars as pl
 import pytest
 
 from common.errors import InputError
-from curation.ingest import ingest
+from curation.ingest_shards import ingest
 from curation.readers import ColumnMap, input_files, read_table
 from tests.conftest import MAIL, real_message
 

@@ -83,12 +83,15 @@ def write_forum(path: Path, users: int = 240, seed: int = 7) -> None:
     path.write_bytes(("\n".join(lines) + "\n").encode() + b'{"post_id": "latin", "user": "caf\xe9", "text": "x"}\n')
 
 
-def fingerprint(dump: Path, work: Path) -> dict:
+def fingerprint(dump: Path, work: Path, shards: int | str = "auto") -> dict:
     """What curation decided about a dump: digests of every output row, and counts to read a diff by.
     The stages run as `dvc repro` runs them, with the committed params and tables in files between
-    them, except that curate reads, normalises and writes 97 posts at a time (many batches)."""
+    them, except that curate reads, normalises and writes 97 posts at a time (many batches) and
+    the posts are cut into `shards` shards (auto: one for these small dumps)."""
     params = committed_params()
     params["curate"]["batch_rows"] = 97
+    params["ingest"]["shards"] = shards
+    params["ingest"]["chunk_bytes"] = 1 << 16  # many pieces too: the smallest allowed
     (work / "params.yaml").write_text(yaml.safe_dump(params))
     ingest_metrics = ingest_stage.main(dump, work / "ingest", work / "ingest.json", work / "params.yaml")
     metrics = curate_stage.main(
@@ -111,13 +114,16 @@ def fingerprint(dump: Path, work: Path) -> dict:
     }
 
 
-def _generated(tmp: Path) -> dict:
+def _generated(tmp: Path, shards: int | str = "auto") -> dict:
     write_forum(tmp / "forum.jsonl")
-    return fingerprint(tmp / "forum.jsonl", tmp)
+    return fingerprint(tmp / "forum.jsonl", tmp, shards)
 
 
-def test_the_generated_dump_gets_the_recorded_decisions(tmp_path):
-    found = _generated(tmp_path)
+# Sharding must not change a decision: posts partitioned by user over 1, 7 or 64 shards, the
+# cross-user steps (boilerplate lines, near-duplicates, duplicate ids, splits) through DuckDB.
+@pytest.mark.parametrize("shards", [1, 7, 64])
+def test_the_generated_dump_gets_the_recorded_decisions(tmp_path, shards):
+    found = _generated(tmp_path, shards)
     recorded = json.loads(RECORD.read_text())["generated"]
     # the dump exercises every cleaning step, or this test would prove little
     assert {"near_duplicate", "newsletter", "duplicate_text", "too_short"} <= set(found["rejected_by_reason"])
@@ -125,8 +131,9 @@ def test_the_generated_dump_gets_the_recorded_decisions(tmp_path):
 
 
 @pytest.mark.skipif(not DEFAULT_CORPUS.is_dir(), reason="the default corpus is fetched by `make data`")
-def test_the_default_corpus_gets_the_recorded_decisions(tmp_path):
-    assert fingerprint(DEFAULT_CORPUS, tmp_path) == json.loads(RECORD.read_text())["default_corpus"]
+@pytest.mark.parametrize("shards", [1, 7, 64])
+def test_the_default_corpus_gets_the_recorded_decisions(tmp_path, shards):
+    assert fingerprint(DEFAULT_CORPUS, tmp_path, shards) == json.loads(RECORD.read_text())["default_corpus"]
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["--record"]:

@@ -1,0 +1,270 @@
+"""Curate as tasks over the posts' shards (users never straddle two), with the cross-user steps
+done from compact signatures through DuckDB, which spills to disk: memory is set by the shard
+size and `compute.spill_memory`, not by the dump.
+
+    lines     per shard: how many users' posts hold each long line (key, users)
+              -> shared lines: keys held by `boilerplate_min_users` users in all   (DuckDB)
+    rules     per shard: normalise, boilerplate out, words, the one-shard rules (duplicate text,
+              length, newsletter); the posts in the articles' order with their reason so far,
+              and the MinHash LSH band keys of the posts still kept
+              -> near-duplicates: candidate pairs from shared buckets, exact Jaccard on the
+                 candidates' texts fetched by id, groups keep their earliest post  (DuckDB)
+              -> splits: the users who keep enough posts, split by user            (DuckDB)
+    finish    per shard: near-duplicates and too_few_posts applied, positions and splits;
+              the shard's articles and rejects
+
+Tasks run through common/executor.py and are marked done in `work` (a killed run resumes with the
+unfinished ones); each cross-shard result is written once, atomically, and reused on resume.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from common.executor import ExecutorParams, Task, run_tasks
+from common.parquet import part_name, parts, publish, write_batches, write_table
+from curation.curate import (
+    CurateParams,
+    batch_starts,
+    check_schema,
+    first_reasons,
+    last_reasons,
+    read_posts,
+    without_boilerplate,
+)
+from curation.spill import spill_connection
+from curation.split import SPLITS, assign_splits
+
+@dataclass
+class CurateResult:
+    """The whole curate of a posts frame, in memory (tests and small inputs)."""
+
+    articles: pl.DataFrame
+    rejects: pl.DataFrame
+    metrics: dict
+
+    def article_batches(self, rows: int) -> Iterator[pl.DataFrame]:
+        """The articles, `rows` at a time (at least one batch, maybe empty), in order."""
+        return (self.articles.slice(at, rows) for at in batch_starts(len(self.articles), rows))
+
+    def reject_batches(self, rows: int) -> Iterator[pl.DataFrame]:
+        return (self.rejects.slice(at, rows) for at in batch_starts(len(self.rejects), rows))
+
+
+def curate(posts: pl.DataFrame | pl.LazyFrame, params: CurateParams) -> CurateResult:
+    """The sharded curate (curation/curate_shards.py) on one shard in a temporary folder, its
+    tables read back. `posts` scanned from a file (a LazyFrame) is read `batch_rows` texts at a time."""
+    import tempfile
+
+    check_schema(posts.lazy().collect_schema().names(), "posts")
+    with tempfile.TemporaryDirectory(prefix="sag-curate-") as tmp:
+        tmp = Path(tmp)
+        write_table(posts.lazy().collect(), tmp / "posts" / "part-00000.parquet")
+        metrics = run_curate([tmp / "posts" / "part-00000.parquet"], params, tmp / "out", tmp / "work", ExecutorParams(workers=1))
+        return CurateResult(
+            pl.read_parquet(tmp / "out" / "articles.parquet"), pl.read_parquet(tmp / "out" / "quarantine.parquet"), metrics
+        )
+
+
+_NEAR = {"post_id": pl.String, "_dup_of": pl.String, "_dup_user": pl.String, "_jaccard": pl.Float64}
+
+
+def run_curate(
+    shards: list[Path], params: CurateParams, out: Path, work: Path, executor: ExecutorParams, spill_memory: str = "1GB"
+) -> dict:
+    """`shards`: the posts' shard files (users never straddle two). Writes `out/articles.parquet/`
+    and `out/quarantine.parquet/` (one shard each per posts shard); returns the metrics."""
+    n = len(shards)
+    shared = _shared_lines(shards, params, work, executor, spill_memory)
+    made = run_tasks(
+        [Task(f"{k:05d}", _rules_task, (path, k, params, shared, work)) for k, path in enumerate(shards)],
+        work / "done" / "rules",
+        executor,
+        "curate: rules",
+    )
+    near = _once(work / "near_duplicates.parquet", lambda: _near_duplicates(work, params, spill_memory))
+    splits = _once(work / "splits.parquet", lambda: _splits(work, near, params, spill_memory))
+    finished = run_tasks(
+        [Task(f"{k:05d}", _finish_task, (k, params, work)) for k in range(n)],
+        work / "done" / "finish",
+        executor,
+        "curate: shards",
+    )
+    publish([work / "articles" / part_name(k) for k in range(n)], out / "articles.parquet")
+    # Named like ingest's table so that `sag sql` shows both as one `quarantine` table (column `stage`).
+    publish([work / "rejects" / part_name(k) for k in range(n)], out / "quarantine.parquet")
+    return _metrics(made, finished, shared, near, splits, work, out / "articles.parquet", spill_memory)
+
+
+def _once(path: Path, make) -> Path:
+    """A cross-shard result, made unless an earlier (killed) run of the same work finished it."""
+    if not path.exists():
+        write_table(make(), path)
+    return path
+
+
+def _shared_lines(shards: list[Path], params, work: Path, executor, spill_memory: str) -> Path | None:
+    if params.boilerplate_min_users == 0:
+        return None
+    run_tasks(
+        [Task(f"{k:05d}", _lines_task, (path, params, work / "lines" / part_name(k))) for k, path in enumerate(shards)],
+        work / "done" / "lines",
+        executor,
+        "curate: lines",
+    )
+
+    def shared() -> pl.DataFrame:
+        with spill_connection(work / "spill", spill_memory) as con:
+            return con.sql(
+                "SELECT _key FROM read_parquet(?) GROUP BY _key HAVING sum(users) >= ? ORDER BY _key",
+                params=[_files(work / "lines"), params.boilerplate_min_users],
+            ).pl()
+
+    return _once(work / "shared_lines.parquet", shared)
+
+
+def _lines_task(path: Path, params: CurateParams, out: Path) -> dict:
+    from curation.boilerplate import line_keys, users_per_line
+
+    posts, text_bytes = read_posts(pl.scan_parquet(path), params)
+    keys = line_keys(posts.get_column("text"), params.boilerplate_min_chars, text_bytes)
+    write_table(users_per_line(keys, posts.get_column("user_id")), out)
+    return {}
+
+
+def _rules_task(path: Path, shard: int, params: CurateParams, shared: Path | None, work: Path) -> dict:
+    """The shard's posts, normalised and without boilerplate, in the articles' order with the
+    reason of the one-shard rules (`stage/`), and the LSH bands of those still kept (`bands/`)."""
+    from curation.boilerplate import Boilerplate, line_keys
+    from curation.near_duplicates import band_rows
+
+    posts, text_bytes = read_posts(pl.scan_parquet(path), params)
+    found = None
+    if shared is not None:
+        keys = line_keys(posts.get_column("text"), params.boilerplate_min_chars, text_bytes)
+        found = Boilerplate.of(keys, pl.read_parquet(shared).get_column("_key"), params.boilerplate_max_gap)
+    posts, text_bytes, metrics = without_boilerplate(posts, text_bytes, found, params)
+    index = first_reasons(posts, params)
+    if params.near_duplicate_threshold <= 1:
+        live = index.filter(pl.col("reason").is_null()).get_column("_row")
+        who = posts[live].select("post_id", "user_id", "created_at")
+        bands = band_rows(who, params.near_duplicate_shingle, text_bytes.rows(live.to_numpy()))
+        write_table(bands, work / "bands" / part_name(shard))
+    order, reason = index.get_column("_row"), index.get_column("reason")
+    step = params.batch_rows
+    # Gathered in order a batch at a time: the text is held once, beside one batch.
+    batches = (posts[order.slice(at, step)].with_columns(reason.slice(at, step)) for at in batch_starts(len(order), step))
+    write_batches(batches, work / "stage" / part_name(shard), max(step // 5, 1))
+    return {"posts_in": len(posts), **metrics}
+
+
+def _near_duplicates(work: Path, params: CurateParams, spill_memory: str) -> pl.DataFrame:
+    from curation.near_duplicates import find_near_duplicates
+
+    bands = _files(work / "bands")
+    if params.near_duplicate_threshold > 1 or not bands:
+        return pl.DataFrame(schema=_NEAR)
+    with spill_connection(work / "spill", spill_memory) as con:
+        # A view cannot take a prepared parameter: the file names go in as SQL string literals.
+        con.execute(f"CREATE VIEW bands AS SELECT * FROM read_parquet({_literal(bands)})")
+        con.execute(f"CREATE VIEW texts AS SELECT post_id, text FROM read_parquet({_literal(_files(work / 'stage'))})")
+        found = find_near_duplicates(con, params.near_duplicate_threshold, params.near_duplicate_shingle)
+    return found.select(post_id="post_id", _dup_of="of_post_id", _dup_user="of_user_id", _jaccard="jaccard")
+
+
+def _splits(work: Path, near: Path, params: CurateParams, spill_memory: str) -> pl.DataFrame:
+    """user_id -> split for the users who keep at least `min_posts_per_user` posts after every
+    rule but the last: the split is cut over the set of all such users (curation/split.py)."""
+    with spill_connection(work / "spill", spill_memory) as con:
+        users = con.sql(
+            "SELECT s.user_id FROM read_parquet(?) s ANTI JOIN read_parquet(?) n ON n.post_id = s.post_id "
+            "WHERE s.reason IS NULL GROUP BY s.user_id HAVING count(*) >= greatest(?, 1)",
+            params=[_files(work / "stage"), str(near), params.min_posts_per_user],
+        ).pl()
+    return assign_splits(users.get_column("user_id"), params.split, params.seed)
+
+
+def _finish_task(shard: int, params: CurateParams, work: Path) -> dict:
+    """The shard's articles (kept posts with position and split) and rejects (reason and detail)."""
+    frame = pl.read_parquet(work / "stage" / part_name(shard))
+    near = pl.read_parquet(work / "near_duplicates.parquet")
+    decided = last_reasons(frame.select("user_id", "created_at", "post_id", "n_words", "reason"), near, params)
+    kept = decided.get_column("reason").is_null()
+    splits = pl.scan_parquet(work / "splits.parquet")
+    positions = decided.filter(kept).select(
+        "user_id", position=pl.int_range(pl.len(), dtype=pl.Int32).over("user_id")
+    )
+    split = positions.lazy().join(splits, on="user_id", how="left", maintain_order="left").collect()
+    posts = frame.drop("reason")
+    articles = posts.filter(kept).with_columns(split.select("position", "split"))
+    articles = articles.select(pl.exclude("removed_lines"), "removed_lines")  # the new column last
+    rejects = posts.filter(~kept).with_columns(
+        decided.filter(~kept).select("reason", "detail"), stage=pl.lit("curate")
+    )
+    write_table(articles, work / "articles" / part_name(shard))
+    write_table(rejects, work / "rejects" / part_name(shard))
+    per_split = articles.group_by("split").agg(users=pl.col("user_id").n_unique(), articles=pl.len())
+    return {
+        "articles": len(articles),
+        "rejected_by_reason": dict(Counter(rejects.get_column("reason").to_list())),
+        "splits": {row["split"]: [row["users"], row["articles"]] for row in per_split.iter_rows(named=True)},
+    }
+
+
+def _metrics(made, finished, shared, near: Path, splits: Path, work: Path, articles: Path, spill_memory: str) -> dict:
+    by_reason, per_split = Counter(), {s: Counter() for s in SPLITS}
+    for result in finished:
+        by_reason.update(result["rejected_by_reason"])
+        for split, (users, n) in result["splits"].items():
+            per_split[split].update(users=users, articles=n)
+    words = pl.scan_parquet(articles).select(
+        median=pl.col("n_words").median(), mean=pl.col("n_words").mean(), n=pl.len()
+    ).collect().row(0, named=True)
+    metrics = {
+        "posts_in": sum(r["posts_in"] for r in made),
+        "articles": sum(r["articles"] for r in finished),
+        "rejected": sum(by_reason.values()),
+        "users": pl.scan_parquet(splits).select(pl.len()).collect().item(),
+        "splits": {s: {"users": per_split[s]["users"], "articles": per_split[s]["articles"]} for s in SPLITS},
+        "rejected_by_reason": dict(sorted(by_reason.items())),
+        "words_median": float(words["median"]) if words["n"] else 0.0,
+        "words_mean": round(float(words["mean"]), 1) if words["n"] else 0.0,
+        "boilerplate": {
+            "lines_removed": sum(r["lines_removed"] for r in made),
+            "articles_changed": sum(r["articles_changed"] for r in made),
+            "shared_lines": 0 if shared is None else pl.scan_parquet(shared).select(pl.len()).collect().item(),
+        },
+        "near_duplicates": _near_duplicate_scopes(work, near, splits, spill_memory),
+    }
+    assert metrics["posts_in"] == metrics["articles"] + metrics["rejected"], "curate lost posts"
+    return metrics
+
+
+def _near_duplicate_scopes(work: Path, near: Path, splits: Path, spill_memory: str) -> dict:
+    """Near-duplicates by scope; `cross_split`: copies whose author sits in another split than the
+    kept post's author, i.e. the leaks into evaluation that removing them prevented."""
+    with spill_connection(work / "spill", spill_memory) as con:
+        row = con.sql(
+            "WITH d AS (SELECT s.user_id AS u, n._dup_user AS v FROM read_parquet(?) n "
+            "  JOIN read_parquet(?) s USING (post_id)), "
+            "sp AS (SELECT * FROM read_parquet(?)) "
+            "SELECT count(*) FILTER (WHERE u = v), count(*) FILTER (WHERE u <> v), "
+            "  count(*) FILTER (WHERE a.split <> b.split) "
+            "FROM d LEFT JOIN sp a ON a.user_id = d.u LEFT JOIN sp b ON b.user_id = d.v",
+            params=[str(near), _files(work / "stage"), str(splits)],
+        ).fetchall()[0]
+    return {"same_user": row[0], "cross_user": row[1], "cross_split": row[2]}
+
+
+def _files(folder: Path) -> list[str]:
+    return [str(p) for p in parts(folder)]
+
+
+def _literal(files: list[str]) -> str:
+    return "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
+

@@ -1,0 +1,78 @@
+"""The executor runs every task once, keeps each result in a completion marker, and a rerun does
+only the tasks without one; a user mistake in its params is one line."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from common.errors import InputError
+from common.executor import ExecutorParams, Task, run_tasks
+
+
+def square(n: int, log: Path) -> dict:
+    """A task with a side effect the test can count: one line per run."""
+    with log.open("a") as fh:
+        fh.write(f"{n}\n")
+    return {"n": n, "square": n * n, "pid": os.getpid()}
+
+
+def fail_on(n: int, bad: int, log: Path) -> dict:
+    if n == bad:
+        raise ValueError(f"task {n} broke")
+    return square(n, log)
+
+
+def tasks(log: Path, n: int = 6, fn=square, *extra) -> list[Task]:
+    return [Task(f"{i:05d}", fn, (i, *extra, log)) for i in range(n)]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_results_come_back_in_task_order_with_a_marker_each(tmp_path, workers):
+    log = tmp_path / "log.txt"
+    results = run_tasks(tasks(log), tmp_path / "phase", ExecutorParams(workers=workers), "squares")
+    assert [r["square"] for r in results] == [0, 1, 4, 9, 16, 25]
+    assert sorted(int(x) for x in log.read_text().split()) == list(range(6))
+    assert sorted(p.name for p in (tmp_path / "phase").iterdir()) == [f"{i:05d}.done" for i in range(6)]
+    if workers == 2:  # a pool of processes, not this one
+        assert os.getpid() not in {r["pid"] for r in results}
+
+
+def test_a_rerun_does_only_the_tasks_without_a_marker(tmp_path):
+    log, phase = tmp_path / "log.txt", tmp_path / "phase"
+    with pytest.raises(ValueError, match="task 4 broke"):  # the first run stops at task 4 (one worker: in order)
+        run_tasks(tasks(log, 6, fail_on, 4), phase, ExecutorParams(workers=1), "squares")
+    assert log.read_text().split() == ["0", "1", "2", "3"]
+    (phase / "00001.done").write_text('{"cut off')  # a marker cut short is no marker: that task runs again
+    results = run_tasks(tasks(log, 6), phase, ExecutorParams(workers=1), "squares")
+    assert log.read_text().split() == ["0", "1", "2", "3", "1", "4", "5"]
+    assert [r["square"] for r in results] == [0, 1, 4, 9, 16, 25]
+    assert json.loads((phase / "00001.done").read_text())["square"] == 1
+
+
+@pytest.mark.parametrize(
+    "params, fragment",
+    [
+        ({"executor": "slurm"}, "compute.executor='slurm'; allowed: local, ray"),
+        ({"workers": -1}, "compute.workers=-1"),
+        ({"workers": True}, "compute.workers=True"),
+        ({"spill_memory": "lots"}, "compute.spill_memory='lots'"),
+        ({"ray_address": ""}, "compute.ray_address=''"),
+    ],
+)
+def test_a_bad_executor_param_names_itself(params, fragment):
+    with pytest.raises(InputError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
+        ExecutorParams(**params)
+
+
+def test_a_ray_address_with_no_cluster_is_one_line(tmp_path):
+    import ray
+
+    if ray.is_initialized():  # another test's local cluster: this one must connect on its own
+        pytest.skip("a Ray cluster is already running in this process")
+    params = ExecutorParams(executor="ray", ray_address="127.0.0.1:1")  # a port nothing listens on
+    with pytest.raises(InputError) as error:
+        run_tasks(tasks(tmp_path / "log.txt", 1), tmp_path / "phase", params, "squares")
+    assert "compute.ray_address='127.0.0.1:1'" in str(error.value) and "\n" not in str(error.value)
+    assert not (tmp_path / "phase" / "00000.done").exists()
