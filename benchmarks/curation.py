@@ -43,10 +43,13 @@ def generate(path: Path, n_posts: int, n_users: int, seed: int = 0) -> None:
     letters = np.array(list("etaoinshrdlcumwfgypbvkjxqz"))
     vocab = ["".join(rng.choice(letters, size=rng.integers(2, 10))) for _ in range(8000)]
     zipf = 1 / np.arange(1, len(vocab) + 1)
-    words = np.array(vocab)[rng.choice(len(vocab), size=12_000_000, p=zipf / zipf.sum())]
+    # The stream grows with the dump (12M words at the paper's scale), so that a bigger dump has as
+    # many near-copies per post, not more: random slices of a fixed stream overlap more the more there are.
+    length = max(12_000_000, round(12_000_000 * n_posts / PAPER_POSTS))
+    words = np.array(vocab)[rng.choice(len(vocab), size=length, p=zipf / zipf.sum())]
     stream = " ".join(words.tolist())
     han = [chr(c) for c in rng.integers(0x4E00, 0x9FA5, size=3000)]
-    cjk_stream = "".join(rng.choice(han, size=3_000_000).tolist())
+    cjk_stream = "".join(rng.choice(han, size=length // 4).tolist())
     # Every user posts once; the rest of the posts follow a Zipf law over users (a few very active ones).
     extra = rng.zipf(1.3, size=n_posts - n_users) % n_users
     user_of = np.concatenate([np.arange(n_users), extra])

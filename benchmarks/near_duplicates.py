@@ -30,7 +30,7 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's curation package
 
-from curation.near_duplicates import near_duplicates
+from curation.near_duplicate_shards import near_duplicates
 
 THRESHOLD, SHINGLE, PERMS = 0.8, 5, 32
 

@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import re
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +73,7 @@ def run_tasks(tasks: list[Task], phase: Path, params: ExecutorParams, what: str)
     if len(todo) < len(tasks):
         log.warning("%s: %d of %d already done (resumed), running %d", what, len(tasks) - len(todo), len(tasks), len(todo))
     bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc=what, unit="task", disable=None)
+    start = time.perf_counter()
     try:
         for task, result in _results(todo, params):
             _write_marker(phase / f"{task.name}.done", result)
@@ -79,6 +81,7 @@ def run_tasks(tasks: list[Task], phase: Path, params: ExecutorParams, what: str)
             bar.update()
     finally:
         bar.close()
+    log.info("%s: %d tasks in %.1f s", what, len(todo), time.perf_counter() - start)
     return [done[t.name] for t in tasks]
 
 

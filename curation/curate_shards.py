@@ -19,6 +19,8 @@ unfinished ones); each cross-shard result is written once, atomically, and reuse
 
 from __future__ import annotations
 
+import logging
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -71,6 +73,7 @@ def curate(posts: pl.DataFrame | pl.LazyFrame, params: CurateParams) -> CurateRe
         )
 
 
+log = logging.getLogger(__name__)
 _NEAR = {"post_id": pl.String, "_dup_of": pl.String, "_dup_user": pl.String, "_jaccard": pl.Float64}
 
 
@@ -87,7 +90,7 @@ def run_curate(
         executor,
         "curate: rules",
     )
-    near = _once(work / "near_duplicates.parquet", lambda: _near_duplicates(work, params, spill_memory))
+    near = _once(work / "near_duplicates.parquet", lambda: _near_duplicates(work, params, executor, spill_memory))
     splits = _once(work / "splits.parquet", lambda: _splits(work, near, params, spill_memory))
     finished = run_tasks(
         [Task(f"{k:05d}", _finish_task, (k, params, work)) for k in range(n)],
@@ -104,7 +107,9 @@ def run_curate(
 def _once(path: Path, make) -> Path:
     """A cross-shard result, made unless an earlier (killed) run of the same work finished it."""
     if not path.exists():
+        start = time.perf_counter()
         write_table(make(), path)
+        log.info("curate: %s in %.1f s", path.stem.replace("_", " "), time.perf_counter() - start)
     return path
 
 
@@ -153,7 +158,7 @@ def _rules_task(path: Path, shard: int, params: CurateParams, shared: Path | Non
     if params.near_duplicate_threshold <= 1:
         live = index.filter(pl.col("reason").is_null()).get_column("_row")
         who = posts[live].select("post_id", "user_id", "created_at")
-        bands = band_rows(who, params.near_duplicate_shingle, text_bytes.rows(live.to_numpy()))
+        bands = band_rows(who, params.near_duplicate_shingle, text_bytes.rows(live.to_numpy()), shard)
         write_table(bands, work / "bands" / part_name(shard))
     order, reason = index.get_column("_row"), index.get_column("reason")
     step = params.batch_rows
@@ -163,17 +168,15 @@ def _rules_task(path: Path, shard: int, params: CurateParams, shared: Path | Non
     return {"posts_in": len(posts), **metrics}
 
 
-def _near_duplicates(work: Path, params: CurateParams, spill_memory: str) -> pl.DataFrame:
-    from curation.near_duplicates import find_near_duplicates
+def _near_duplicates(work: Path, params: CurateParams, executor: ExecutorParams, spill_memory: str) -> pl.DataFrame:
+    from curation.near_duplicate_shards import find_near_duplicates
 
-    bands = _files(work / "bands")
+    bands = parts(work / "bands")
     if params.near_duplicate_threshold > 1 or not bands:
         return pl.DataFrame(schema=_NEAR)
-    with spill_connection(work / "spill", spill_memory) as con:
-        # A view cannot take a prepared parameter: the file names go in as SQL string literals.
-        con.execute(f"CREATE VIEW bands AS SELECT * FROM read_parquet({_literal(bands)})")
-        con.execute(f"CREATE VIEW texts AS SELECT post_id, text FROM read_parquet({_literal(_files(work / 'stage'))})")
-        found = find_near_duplicates(con, params.near_duplicate_threshold, params.near_duplicate_shingle)
+    stage = parts(work / "stage")
+    threshold, shingle = params.near_duplicate_threshold, params.near_duplicate_shingle
+    found = find_near_duplicates(stage, bands, threshold, shingle, work / "near", executor, spill_memory)
     return found.select(post_id="post_id", _dup_of="of_post_id", _dup_user="of_user_id", _jaccard="jaccard")
 
 
@@ -263,8 +266,4 @@ def _near_duplicate_scopes(work: Path, near: Path, splits: Path, spill_memory: s
 
 def _files(folder: Path) -> list[str]:
     return [str(p) for p in parts(folder)]
-
-
-def _literal(files: list[str]) -> str:
-    return "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
 

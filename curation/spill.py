@@ -16,7 +16,8 @@ from common.errors import InputError
 @contextlib.contextmanager
 def spill_connection(folder: Path, memory: str):
     folder.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect()
+    # A database file, not memory: its tables, too, are paged out to disk past the limit.
+    con = duckdb.connect(str(folder / "spill.duckdb"))
     try:
         con.execute("SET memory_limit = ?", [memory])
         con.execute("SET temp_directory = ?", [str(folder)])

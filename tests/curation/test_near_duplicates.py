@@ -2,7 +2,7 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
-from curation.near_duplicates import near_duplicates
+from curation.near_duplicate_shards import near_duplicates
 
 BASE = " ".join(f"word{i}" for i in range(120))
 
@@ -38,7 +38,7 @@ def test_a_group_keeps_only_its_first_post():
 
 
 def test_texts_without_a_shared_bucket_cost_no_comparison(monkeypatch):
-    import curation.near_duplicates as module
+    import curation.near_duplicate_shards as module
 
     monkeypatch.setattr(module, "pair_jaccard", lambda *a: (_ for _ in ()).throw(AssertionError("compared")))
     rows = [(f"p{i}", "ann", i, " ".join(f"w{i}x{j}" for j in range(60))) for i in range(20)]

@@ -1,0 +1,181 @@
+"""Near-duplicates across shards, in the way of DataTrove's MinHash stages through files: only
+band keys leave the shards, and texts travel only to where a candidate pair is compared.
+
+    candidates   DuckDB over every shard's band rows: each LSH bucket's earliest post paired
+                 with every other post in it (spilling to disk past `compute.spill_memory`)
+    route        per shard (a task): the texts of its posts that are in a candidate pair, sent to
+                 the block of the pair's first post (a stable hash), the other post's text with
+                 the pair
+    compare      per block (a task): exact shingle Jaccard of every pair, each first text hashed
+                 once for all its pairs
+    groups       confirmed pairs -> groups -> each group keeps its earliest post; the Jaccard of
+                 each dropped post with the one it is reported against (routed again where that
+                 pair was not a candidate)
+
+Memory: a task holds one shard's or one block's candidate texts; the driver, the pairs' ids.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from common.executor import ExecutorParams, Task, run_tasks
+from common.parquet import write_table
+from curation.near_duplicates import EMPTY, earliest_of_each_group
+from curation.shards import shard_of
+from curation.shingle_hashes import pair_jaccard
+from curation.spill import spill_connection
+from curation.text_bytes import TextBytes
+
+_SCORES = {"first": pl.String, "other": pl.String, "jaccard": pl.Float64}
+
+
+def near_duplicates(frame: pl.DataFrame, threshold: float, shingle: int) -> pl.DataFrame:
+    """`frame`: post_id, user_id, created_at, text, in memory (tests and small inputs): the same
+    steps with one shard in a temporary folder."""
+    import tempfile
+
+    from curation.near_duplicates import band_rows
+
+    with tempfile.TemporaryDirectory(prefix="sag-near-") as tmp:
+        tmp = Path(tmp)
+        write_table(frame.select("post_id", "text"), tmp / "stage.parquet")
+        write_table(band_rows(frame, shingle), tmp / "bands.parquet")
+        stage, bands = [tmp / "stage.parquet"], [tmp / "bands.parquet"]
+        return find_near_duplicates(stage, bands, threshold, shingle, tmp / "work", ExecutorParams(workers=1), "1GB")
+
+
+def find_near_duplicates(
+    stage: list[Path],
+    bands: list[Path],
+    threshold: float,
+    shingle: int,
+    work: Path,
+    executor: ExecutorParams,
+    spill_memory: str,
+) -> pl.DataFrame:
+    """`stage[k]`: shard k's posts (post_id, text); `bands`: every shard's band rows (band, key,
+    post_id, user_id, created_at, shard). One row per post to drop: post_id, of_post_id,
+    of_user_id, jaccard (with the post it is reported against)."""
+    with spill_connection(work / "spill", spill_memory) as con:
+        files = "[" + ", ".join(_quoted(p) for p in bands) + "]"
+        con.execute(f"CREATE TABLE bands AS SELECT band, key, post_id, user_id, created_at, shard FROM read_parquet({files})")
+        con.execute(
+            "CREATE TABLE pairs AS "
+            "WITH buckets AS (SELECT band, key, min({'t': created_at, 'p': post_id, 's': shard}) AS f "
+            "  FROM bands GROUP BY band, key HAVING count(*) > 1) "
+            "SELECT DISTINCT f.p AS first, f.s AS first_shard, post_id AS other, shard AS other_shard "
+            "FROM bands JOIN buckets USING (band, key) WHERE post_id <> f.p"
+        )
+        scores = _scores(con, "pairs", stage, shingle, work / "candidates", executor)
+        confirmed = scores.filter(pl.col("jaccard") >= threshold)
+        if confirmed.is_empty():
+            return pl.DataFrame(schema=EMPTY)
+        # The members of any confirmed pair, earliest first: a post's rank is its row.
+        con.register("members_", pl.concat([confirmed.get_column("first"), confirmed.get_column("other")]).unique().to_frame("post_id"))
+        members = con.sql(
+            "SELECT DISTINCT post_id, user_id, created_at, shard FROM bands SEMI JOIN members_ USING (post_id) "
+            "ORDER BY created_at, post_id"
+        ).pl()
+        rank = members.select("post_id", _rank=pl.int_range(pl.len(), dtype=pl.Int64))
+
+        def ranks(column: str) -> np.ndarray:
+            joined = confirmed.select(column).join(rank, left_on=column, right_on="post_id", maintain_order="left")
+            return joined.get_column("_rank").to_numpy()
+
+        dup, root = earliest_of_each_group(len(members), ranks("first"), ranks("other"))
+        found = pl.DataFrame(
+            {
+                "first": members.get_column("post_id").gather(root),
+                "other": members.get_column("post_id").gather(dup),
+                "of_user_id": members.get_column("user_id").gather(root),
+                "first_shard": members.get_column("shard").gather(root),
+                "other_shard": members.get_column("shard").gather(dup),
+            }
+        )
+        # A dropped post is reported against its group's earliest: mostly a pair already compared.
+        again = found.join(scores, on=["first", "other"], how="anti").drop("of_user_id")
+        if len(again):
+            con.register("again_", again)
+            scores = pl.concat([scores, _scores(con, "again_", stage, shingle, work / "reported", executor)])
+        known = found.join(scores, on=["first", "other"], how="left", maintain_order="left")
+    return known.select(
+        post_id="other", of_post_id="first", of_user_id="of_user_id", jaccard=pl.col("jaccard").round(3)
+    ).cast(EMPTY)
+
+
+def _scores(con, pairs: str, stage: list[Path], shingle: int, folder: Path, executor: ExecutorParams) -> pl.DataFrame:
+    """first, other, jaccard of every pair in the DuckDB table `pairs` (with first_shard, other_shard)."""
+    shutil.rmtree(folder / "wanted", ignore_errors=True)
+    (folder / "wanted").mkdir(parents=True)
+    for side, query in (
+        ("other", f"SELECT first, other, other_shard AS shard FROM {pairs}"),
+        ("first", f"SELECT DISTINCT first, first_shard AS shard FROM {pairs}"),
+    ):
+        con.execute(f"COPY ({query}) TO {_quoted(folder / 'wanted' / side)} (FORMAT parquet, PARTITION_BY (shard))")
+    blocks = len(stage)  # as many blocks as shards: a block's texts are about a shard's candidates'
+    run_tasks(
+        [Task(f"{k:05d}", _route_task, (k, path, folder, blocks)) for k, path in enumerate(stage)],
+        folder / "done" / "route",
+        executor,
+        "curate: near-duplicates, route",
+    )
+    run_tasks(
+        [Task(f"{b:05d}", _compare_task, (b, folder, shingle)) for b in range(blocks)],
+        folder / "done" / "compare",
+        executor,
+        "curate: near-duplicates, compare",
+    )
+    scored = sorted((folder / "scores").glob("*.parquet"))
+    return pl.concat([pl.DataFrame(schema=_SCORES), *(pl.read_parquet(p) for p in scored)])
+
+
+def _route_task(shard: int, stage: Path, folder: Path, blocks: int) -> dict:
+    """Shard `shard`'s texts in candidate pairs, to the block of each pair's first post."""
+    wanted = {}
+    for side in ("other", "first"):
+        part = folder / "wanted" / side / f"shard={shard}"
+        wanted[side] = pl.read_parquet(part, hive_partitioning=False) if part.exists() else None
+    ids = [w.get_column(side) for side, w in wanted.items() if w is not None]
+    out = folder / "routed" / f"{shard:05d}"
+    if not ids:
+        return {}
+    texts = pl.scan_parquet(stage).select("post_id", "text").filter(pl.col("post_id").is_in(pl.concat(ids).unique().implode())).collect()
+    if wanted["other"] is not None:
+        routed = wanted["other"].join(texts, left_on="other", right_on="post_id", maintain_order="left")
+        _by_block(routed.select("first", "other", other_text="text"), blocks, out, "pairs")
+    if wanted["first"] is not None:
+        firsts = wanted["first"].join(texts, left_on="first", right_on="post_id", maintain_order="left")
+        _by_block(firsts.select("first", "text"), blocks, out, "firsts")
+    return {}
+
+
+def _by_block(frame: pl.DataFrame, blocks: int, out: Path, name: str) -> None:
+    block = pl.Series(shard_of(frame.get_column("first"), blocks))
+    for b in block.unique().sort().to_list():
+        write_table(frame.filter(block == b), out / f"{name}-{b:05d}.parquet")
+
+
+def _compare_task(block: int, folder: Path, shingle: int) -> dict:
+    pairs = sorted(folder.glob(f"routed/*/pairs-{block:05d}.parquet"))
+    if not pairs:
+        return {}
+    found = pl.concat([pl.read_parquet(p) for p in pairs])
+    firsts = pl.concat([pl.read_parquet(p) for p in sorted(folder.glob(f"routed/*/firsts-{block:05d}.parquet"))])
+    row = firsts.select("first").with_row_index("_i")
+    first = found.select("first").join(row, on="first", maintain_order="left").get_column("_i").to_numpy().astype(np.int64)
+    b = TextBytes.of(pl.concat([firsts.get_column("text"), found.get_column("other_text")]))
+    other = np.arange(len(firsts), len(firsts) + len(found), dtype=np.int64)
+    order = np.argsort(first, kind="stable")  # the kernel hashes a first text once per run of it
+    score = np.empty(len(first), dtype=np.float64)
+    score[order] = pair_jaccard(b.data, b.starts, b.ends, shingle, first[order], other[order])
+    write_table(found.select("first", "other", jaccard=pl.Series(score, dtype=pl.Float64)), folder / "scores" / f"{block:05d}.parquet")
+    return {}
+
+
+def _quoted(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
