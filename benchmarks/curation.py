@@ -3,9 +3,10 @@
     make bench      (or: .venv/bin/python benchmarks/curation.py [--scales 1 3 10] [--baseline REV])
 
 Synthetic JSONL dumps like the SAG paper's (943,685 posts from 429,791 users, 1.1 GB), scaled up
-with the same generator and more users (x3, x10: 3.3 and 11 GB): heavy-tailed posts per user,
-log-normal lengths, 5% Chinese posts, and bad rows of every kind (truncated JSON, invalid UTF-8,
-missing users, unparseable dates, empty and oversize texts, duplicate ids). For each dump:
+with the same generator and more users (x3, x10: 3.3 and 11 GB): heavy-tailed posts per user
+(capped at 20,000), as many near-copies per post at every size, log-normal lengths, 5% Chinese
+posts, and bad rows of every kind (truncated JSON, invalid UTF-8, missing users, unparseable
+dates, empty and oversize texts, duplicate ids). For each dump:
 
   project   `sag ingest` then `sag curate`, each its own process as `dvc repro` runs them, with
             the committed params (shards: auto, the executor's process pool on every core)
@@ -50,10 +51,13 @@ def generate(path: Path, n_posts: int, n_users: int, seed: int = 0) -> None:
     stream = " ".join(words.tolist())
     han = [chr(c) for c in rng.integers(0x4E00, 0x9FA5, size=3000)]
     cjk_stream = "".join(rng.choice(han, size=length // 4).tolist())
-    # Every user posts once; the rest of the posts follow a Zipf law over users (a few very active ones).
-    extra = rng.zipf(1.3, size=n_posts - n_users) % n_users
-    user_of = np.concatenate([np.arange(n_users), extra])
+    # Posts per user are heavy-tailed (a Zipf law over counts, exponent 2.4: 2.2 a user on average,
+    # as in the paper's corpus) and capped at 20,000 (one person's output), so a bigger forum has
+    # more users, not a bigger top user. (A Zipf law over users gave one user a quarter of any dump.)
+    counts = np.minimum(rng.zipf(2.4, size=n_users), 20_000)
+    user_of = np.repeat(np.arange(n_users), counts)
     rng.shuffle(user_of)
+    user_of = np.resize(user_of, n_posts)  # cut (or repeated) to exactly n_posts
     n_words = np.clip(rng.lognormal(np.log(120), 0.8, size=n_posts), 3, 8000).astype(int)
     starts = rng.integers(0, len(stream) - 60_000, size=n_posts)
     is_cjk = rng.random(n_posts) < 0.05
@@ -133,7 +137,9 @@ def measure(tree: Path, dump: Path, out: Path) -> dict:
     """ingest then curate, as dvc repro runs them, with `tree`'s committed params."""
     env = os.environ | {"PYTHONPATH": str(tree), "SAG_CACHE": str(out / "cache"), "TQDM_DISABLE": "1"}
     params = str(tree / "params.yaml")
-    ingest = run_stage(tree, ["ingest", str(dump), str(out / "ingest"), str(out / "ingest.json"), "--params", params], env)
+    ingest = run_stage(
+        tree, ["ingest", str(dump), str(out / "ingest"), str(out / "ingest.json"), "--params", params], env
+    )
     posts = str(out / "ingest" / "posts.parquet")
     curate = run_stage(tree, ["curate", posts, str(out / "curate"), str(out / "curate.json"), "--params", params], env)
     metrics = json.loads((out / "curate.json").read_text())
@@ -143,7 +149,9 @@ def measure(tree: Path, dump: Path, out: Path) -> dict:
 def baseline_tree(rev: str) -> Path:
     tree = CACHE / f"tree-{rev}"
     if not tree.exists():
-        subprocess.run(["git", "worktree", "add", "--detach", str(tree), rev], cwd=ROOT, check=True, capture_output=True)
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", str(tree), rev], cwd=ROOT, check=True, capture_output=True
+        )
     return tree
 
 
@@ -153,7 +161,9 @@ def dump_of(scale: int) -> Path:
         t = time.perf_counter()
         generate(dump.with_suffix(".tmp"), PAPER_POSTS * scale, PAPER_USERS * scale, seed=scale)
         dump.with_suffix(".tmp").rename(dump)
-        print(f"generated {dump.name}: {dump.stat().st_size / 1e9:.2f} GB in {time.perf_counter() - t:.0f} s", flush=True)
+        print(
+            f"generated {dump.name}: {dump.stat().st_size / 1e9:.2f} GB in {time.perf_counter() - t:.0f} s", flush=True
+        )
     return dump
 
 
@@ -196,7 +206,9 @@ def main() -> None:
             f"x{first['scale']}: project {first['ingest'][0] + first['curate'][0]:.1f} s, {peak(first) / 2**30:.2f} GB; "
             f"unsharded {args.baseline} {base['ingest'][0] + base['curate'][0]:.1f} s, {peak(base) / 2**30:.2f} GB"
         )
-        print(f"speed-up over the unsharded main: {(base['ingest'][0] + base['curate'][0]) / (first['ingest'][0] + first['curate'][0]):.2f}x")
+        print(
+            f"speed-up over the unsharded main: {(base['ingest'][0] + base['curate'][0]) / (first['ingest'][0] + first['curate'][0]):.2f}x"
+        )
     print(f"seconds per GB, x{last['scale']} / x{first['scale']}: {per_gb(last) / per_gb(first):.2f}")
 
 

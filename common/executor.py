@@ -71,7 +71,9 @@ def run_tasks(tasks: list[Task], phase: Path, params: ExecutorParams, what: str)
     done = {t.name: _read_marker(phase / f"{t.name}.done") for t in tasks}
     todo = [t for t in tasks if done[t.name] is None]
     if len(todo) < len(tasks):
-        log.warning("%s: %d of %d already done (resumed), running %d", what, len(tasks) - len(todo), len(tasks), len(todo))
+        log.warning(
+            "%s: %d of %d already done (resumed), running %d", what, len(tasks) - len(todo), len(tasks), len(todo)
+        )
     bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc=what, unit="task", disable=None)
     start = time.perf_counter()
     try:
@@ -166,7 +168,9 @@ def _check_reachable(address: str) -> None:
     except ValueError:
         raise InputError(f"compute.ray_address={address!r}; must be host:port (or auto)") from None
     except OSError as exc:
-        raise InputError(f"compute.ray_address={address!r}: no Ray cluster answers there ({exc.strerror or exc})") from None
+        raise InputError(
+            f"compute.ray_address={address!r}: no Ray cluster answers there ({exc.strerror or exc})"
+        ) from None
 
 
 def _read_marker(path: Path) -> dict | None:

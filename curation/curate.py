@@ -175,7 +175,9 @@ def last_reasons(index: pl.DataFrame, near: pl.DataFrame, params: CurateParams) 
     listed = rules(params)
     for cond, why, _ in listed[4:]:
         if why == Reason.TOO_FEW_POSTS:  # counted after the rules above, so only the posts they keep
-            index = index.with_columns(_kept=pl.col("reason").is_null().sum().over("user_id"), _posts=pl.len().over("user_id"))
+            index = index.with_columns(
+                _kept=pl.col("reason").is_null().sum().over("user_id"), _posts=pl.len().over("user_id")
+            )
         index = index.with_columns(
             reason=pl.when(pl.col("reason").is_null() & cond).then(pl.lit(str(why))).otherwise("reason")
         )

@@ -42,6 +42,10 @@ from curation.curate import (
 from curation.spill import spill_connection
 from curation.split import SPLITS, assign_splits
 
+log = logging.getLogger(__name__)
+_NEAR = {"post_id": pl.String, "_dup_of": pl.String, "_dup_user": pl.String, "_jaccard": pl.Float64}
+
+
 @dataclass
 class CurateResult:
     """The whole curate of a posts frame, in memory (tests and small inputs)."""
@@ -59,22 +63,17 @@ class CurateResult:
 
 
 def curate(posts: pl.DataFrame | pl.LazyFrame, params: CurateParams) -> CurateResult:
-    """The sharded curate (curation/curate_shards.py) on one shard in a temporary folder, its
-    tables read back. `posts` scanned from a file (a LazyFrame) is read `batch_rows` texts at a time."""
+    """`run_curate` on one shard in a temporary folder, its tables read back."""
     import tempfile
 
     check_schema(posts.lazy().collect_schema().names(), "posts")
     with tempfile.TemporaryDirectory(prefix="sag-curate-") as tmp:
         tmp = Path(tmp)
-        write_table(posts.lazy().collect(), tmp / "posts" / "part-00000.parquet")
-        metrics = run_curate([tmp / "posts" / "part-00000.parquet"], params, tmp / "out", tmp / "work", ExecutorParams(workers=1))
-        return CurateResult(
-            pl.read_parquet(tmp / "out" / "articles.parquet"), pl.read_parquet(tmp / "out" / "quarantine.parquet"), metrics
-        )
-
-
-log = logging.getLogger(__name__)
-_NEAR = {"post_id": pl.String, "_dup_of": pl.String, "_dup_user": pl.String, "_jaccard": pl.Float64}
+        shard = tmp / "posts" / part_name(0)
+        write_table(posts.lazy().collect(), shard)
+        metrics = run_curate([shard], params, tmp / "out", tmp / "work", ExecutorParams(workers=1))
+        articles, rejects = (pl.read_parquet(tmp / "out" / name) for name in ("articles.parquet", "quarantine.parquet"))
+        return CurateResult(articles, rejects, metrics)
 
 
 def run_curate(
@@ -163,7 +162,9 @@ def _rules_task(path: Path, shard: int, params: CurateParams, shared: Path | Non
     order, reason = index.get_column("_row"), index.get_column("reason")
     step = params.batch_rows
     # Gathered in order a batch at a time: the text is held once, beside one batch.
-    batches = (posts[order.slice(at, step)].with_columns(reason.slice(at, step)) for at in batch_starts(len(order), step))
+    batches = (
+        posts[order.slice(at, step)].with_columns(reason.slice(at, step)) for at in batch_starts(len(order), step)
+    )
     write_batches(batches, work / "stage" / part_name(shard), max(step // 5, 1))
     return {"posts_in": len(posts), **metrics}
 
@@ -199,16 +200,12 @@ def _finish_task(shard: int, params: CurateParams, work: Path) -> dict:
     decided = last_reasons(frame.select("user_id", "created_at", "post_id", "n_words", "reason"), near, params)
     kept = decided.get_column("reason").is_null()
     splits = pl.scan_parquet(work / "splits.parquet")
-    positions = decided.filter(kept).select(
-        "user_id", position=pl.int_range(pl.len(), dtype=pl.Int32).over("user_id")
-    )
+    positions = decided.filter(kept).select("user_id", position=pl.int_range(pl.len(), dtype=pl.Int32).over("user_id"))
     split = positions.lazy().join(splits, on="user_id", how="left", maintain_order="left").collect()
     posts = frame.drop("reason")
     articles = posts.filter(kept).with_columns(split.select("position", "split"))
     articles = articles.select(pl.exclude("removed_lines"), "removed_lines")  # the new column last
-    rejects = posts.filter(~kept).with_columns(
-        decided.filter(~kept).select("reason", "detail"), stage=pl.lit("curate")
-    )
+    rejects = posts.filter(~kept).with_columns(decided.filter(~kept).select("reason", "detail"), stage=pl.lit("curate"))
     write_table(articles, work / "articles" / part_name(shard))
     write_table(rejects, work / "rejects" / part_name(shard))
     per_split = articles.group_by("split").agg(users=pl.col("user_id").n_unique(), articles=pl.len())
@@ -225,9 +222,12 @@ def _metrics(made, finished, shared, near: Path, splits: Path, work: Path, artic
         by_reason.update(result["rejected_by_reason"])
         for split, (users, n) in result["splits"].items():
             per_split[split].update(users=users, articles=n)
-    words = pl.scan_parquet(articles).select(
-        median=pl.col("n_words").median(), mean=pl.col("n_words").mean(), n=pl.len()
-    ).collect().row(0, named=True)
+    words = (
+        pl.scan_parquet(articles)
+        .select(median=pl.col("n_words").median(), mean=pl.col("n_words").mean(), n=pl.len())
+        .collect()
+        .row(0, named=True)
+    )
     metrics = {
         "posts_in": sum(r["posts_in"] for r in made),
         "articles": sum(r["articles"] for r in finished),
@@ -266,4 +266,3 @@ def _near_duplicate_scopes(work: Path, near: Path, splits: Path, spill_memory: s
 
 def _files(folder: Path) -> list[str]:
     return [str(p) for p in parts(folder)]
-

@@ -79,13 +79,15 @@ class IngestParams:
     sender_patterns: tuple[str, ...] = DEFAULT_SENDER_PATTERNS
     subject_patterns: tuple[str, ...] = DEFAULT_SUBJECT_PATTERNS
     body_patterns: tuple[str, ...] = DEFAULT_BODY_PATTERNS
-    # The posts table is `shards` Parquet files partitioned by user (auto: one per 256 MB of dump);
+    # The posts table is `shards` Parquet files partitioned by user (auto: one per 128 MB of dump);
     # a task reads `chunk_bytes` of the dump at a time, so memory is set here, not by the dump.
     shards: int | str = "auto"
     chunk_bytes: int = 64 << 20
 
     def __post_init__(self):
-        if self.shards != "auto" and (not isinstance(self.shards, int) or isinstance(self.shards, bool) or self.shards < 1):
+        if self.shards != "auto" and (
+            not isinstance(self.shards, int) or isinstance(self.shards, bool) or self.shards < 1
+        ):
             raise InputError(f"ingest.shards={self.shards!r}; must be auto or a positive integer")
         if not isinstance(self.chunk_bytes, int) or isinstance(self.chunk_bytes, bool) or self.chunk_bytes < 1 << 16:
             raise InputError(f"ingest.chunk_bytes={self.chunk_bytes!r}; must be an integer of at least 65536")
@@ -180,7 +182,7 @@ def read_piece(piece: Piece, params: IngestParams, progress: bool = False) -> pl
     if piece.fmt == "mail":
         frame = read_mail(list(piece.files), params.rules, params.max_chars, progress)
     else:
-        (file, source), = piece.files
+        ((file, source),) = piece.files
         frame = read_table(file, piece.fmt, source, params.columns, piece.span)
     return _assign_ids(_flag_bad_values(frame, params), params)
 
@@ -271,13 +273,15 @@ def duplicate_ids(ids: pl.DataFrame) -> pl.DataFrame:
     piece, row, detail of each duplicate."""
     ordered = ids.sort("piece", "row")
     first = ordered.group_by("post_id", maintain_order=True).first()
-    first = first.select("post_id", _piece="piece", _row="row", detail=pl.format("duplicate of {} {}", "source", "record"))
+    first = first.select(
+        "post_id", _piece="piece", _row="row", detail=pl.format("duplicate of {} {}", "source", "record")
+    )
     later = ordered.join(first, on="post_id", maintain_order="left")
     later = later.filter((pl.col("piece") != pl.col("_piece")) | (pl.col("row") != pl.col("_row")))
     return later.select("piece", "row", "detail")
 
 
-def _quarantine_rows(bad: pl.DataFrame, file: Path | None) -> pl.DataFrame:
+def quarantine_rows(bad: pl.DataFrame, file: Path | None) -> pl.DataFrame:
     """Rejected rows with their original record: the verbatim line or CSV record where the reader
     kept its byte span, else (Parquet) the original columns as JSON."""
     raw = pl.col("raw")

@@ -30,7 +30,7 @@ from curation.ingest import (
     QUARANTINE_COLUMNS,
     IngestParams,
     Piece,
-    _quarantine_rows,
+    quarantine_rows,
     duplicate_ids,
     plan_pieces,
     read_piece,
@@ -38,6 +38,7 @@ from curation.ingest import (
 from curation.readers import SPAN
 from curation.shards import auto_shards, shard_of
 from curation.spill import spill_connection
+
 
 @dataclass
 class IngestResult:
@@ -63,15 +64,21 @@ _KEEP = ("source", "record", "created_at_raw", "raw", *SPAN, "_orig")  # what qu
 
 
 def run_ingest(
-    dump: Path, params: IngestParams, out: Path, work: Path, executor: ExecutorParams, spill_memory: str = "1GB",
+    dump: Path,
+    params: IngestParams,
+    out: Path,
+    work: Path,
+    executor: ExecutorParams,
+    spill_memory: str = "1GB",
     progress: bool = True,
 ) -> dict:
     """Write `out/posts.parquet/` and `out/quarantine.parquet/` (folders of shards); the metrics."""
     pieces = plan_pieces(dump, params)
     files = {file for piece in pieces for file, _ in piece.files}
     shards = auto_shards(sum(f.stat().st_size for f in files)) if params.shards == "auto" else params.shards
+    reads = [(piece, i, params, shards, work / "read" / f"{i:05d}", progress) for i, piece in enumerate(pieces)]
     read = run_tasks(
-        [Task(f"{i:05d}", _read_task, (piece, i, params, shards, work / "read" / f"{i:05d}", progress)) for i, piece in enumerate(pieces)],
+        [Task(f"{i:05d}", _read_task, args) for i, args in enumerate(reads)],
         work / "done" / "read",
         executor,
         "ingest: read",
@@ -103,14 +110,19 @@ def run_ingest(
 
 
 def _read_task(piece: Piece, index: int, params: IngestParams, shards: int, folder: Path, progress: bool) -> dict:
-
+    """A piece's posts and rejected records, one part per shard, and its posts' id signatures."""
     frame = read_piece(piece, params, progress).with_row_index("row")
     ok = frame.get_column("reason").is_null()
     posts = frame.filter(ok).select("row", *POST_COLUMNS, *(c for c in _KEEP if c in frame.columns and c != "source"))
-    bad = _quarantine_rows(frame.filter(~ok), piece.file)
+    bad = quarantine_rows(frame.filter(~ok), piece.file)
     folder.mkdir(parents=True, exist_ok=True)
-    write_table(posts.select("post_id", "source", "record", "row", piece=pl.lit(index, pl.Int64)), folder / "ids.parquet")
-    for name, table, keys in (("posts", posts, posts.get_column("user_id")), ("quarantine", bad, _quarantine_keys(bad))):
+    write_table(
+        posts.select("post_id", "source", "record", "row", piece=pl.lit(index, pl.Int64)), folder / "ids.parquet"
+    )
+    for name, table, keys in (
+        ("posts", posts, posts.get_column("user_id")),
+        ("quarantine", bad, _quarantine_keys(bad)),
+    ):
         shard = pl.Series(shard_of(keys, shards))
         for k in shard.unique().sort().to_list():
             write_table(table.filter(shard == k), folder / f"{name}-{k:05d}.parquet")
@@ -155,7 +167,7 @@ def _finish_task(shard: int, n_pieces: int, files: dict, work: Path, duplicates:
             )
             dup = part.get_column("detail").is_not_null()
             if dup.any():
-                again.append(_quarantine_rows(part.filter(dup).with_columns(reason=pl.lit("duplicate_id")), files[i]))
+                again.append(quarantine_rows(part.filter(dup).with_columns(reason=pl.lit("duplicate_id")), files[i]))
             kept = part.filter(~dup).select(POST_COLUMNS).cast(POST_SCHEMA)
             accepted += len(kept)
             users.update(kept.get_column("user_id").unique().to_list())

@@ -63,7 +63,9 @@ def find_near_duplicates(
     of_user_id, jaccard (with the post it is reported against)."""
     with spill_connection(work / "spill", spill_memory) as con:
         files = "[" + ", ".join(_quoted(p) for p in bands) + "]"
-        con.execute(f"CREATE TABLE bands AS SELECT band, key, post_id, user_id, created_at, shard FROM read_parquet({files})")
+        con.execute(
+            f"CREATE TABLE bands AS SELECT band, key, post_id, user_id, created_at, shard FROM read_parquet({files})"
+        )
         con.execute(
             "CREATE TABLE pairs AS "
             "WITH buckets AS (SELECT band, key, min({'t': created_at, 'p': post_id, 's': shard}) AS f "
@@ -76,7 +78,10 @@ def find_near_duplicates(
         if confirmed.is_empty():
             return pl.DataFrame(schema=EMPTY)
         # The members of any confirmed pair, earliest first: a post's rank is its row.
-        con.register("members_", pl.concat([confirmed.get_column("first"), confirmed.get_column("other")]).unique().to_frame("post_id"))
+        con.register(
+            "members_",
+            pl.concat([confirmed.get_column("first"), confirmed.get_column("other")]).unique().to_frame("post_id"),
+        )
         members = con.sql(
             "SELECT DISTINCT post_id, user_id, created_at, shard FROM bands SEMI JOIN members_ USING (post_id) "
             "ORDER BY created_at, post_id"
@@ -144,7 +149,12 @@ def _route_task(shard: int, stage: Path, folder: Path, blocks: int) -> dict:
     out = folder / "routed" / f"{shard:05d}"
     if not ids:
         return {}
-    texts = pl.scan_parquet(stage).select("post_id", "text").filter(pl.col("post_id").is_in(pl.concat(ids).unique().implode())).collect()
+    texts = (
+        pl.scan_parquet(stage)
+        .select("post_id", "text")
+        .filter(pl.col("post_id").is_in(pl.concat(ids).unique().implode()))
+        .collect()
+    )
     if wanted["other"] is not None:
         routed = wanted["other"].join(texts, left_on="other", right_on="post_id", maintain_order="left")
         _by_block(routed.select("first", "other", other_text="text"), blocks, out, "pairs")
@@ -167,13 +177,18 @@ def _compare_task(block: int, folder: Path, shingle: int) -> dict:
     found = pl.concat([pl.read_parquet(p) for p in pairs])
     firsts = pl.concat([pl.read_parquet(p) for p in sorted(folder.glob(f"routed/*/firsts-{block:05d}.parquet"))])
     row = firsts.select("first").with_row_index("_i")
-    first = found.select("first").join(row, on="first", maintain_order="left").get_column("_i").to_numpy().astype(np.int64)
+    first = (
+        found.select("first").join(row, on="first", maintain_order="left").get_column("_i").to_numpy().astype(np.int64)
+    )
     b = TextBytes.of(pl.concat([firsts.get_column("text"), found.get_column("other_text")]))
     other = np.arange(len(firsts), len(firsts) + len(found), dtype=np.int64)
     order = np.argsort(first, kind="stable")  # the kernel hashes a first text once per run of it
     score = np.empty(len(first), dtype=np.float64)
     score[order] = pair_jaccard(b.data, b.starts, b.ends, shingle, first[order], other[order])
-    write_table(found.select("first", "other", jaccard=pl.Series(score, dtype=pl.Float64)), folder / "scores" / f"{block:05d}.parquet")
+    write_table(
+        found.select("first", "other", jaccard=pl.Series(score, dtype=pl.Float64)),
+        folder / "scores" / f"{block:05d}.parquet",
+    )
     return {}
 
 

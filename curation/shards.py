@@ -23,7 +23,7 @@ from curation.text_bytes import TextBytes
 
 # A dump is cut into shards of about this much raw text by default (`ingest.shards: auto`): a
 # curate task holds about three times its shard (the text, its bytes, a batch being rewritten).
-AUTO_SHARD_BYTES = 256 << 20
+AUTO_SHARD_BYTES = 128 << 20
 
 
 @njit(parallel=True, cache=True)

@@ -28,7 +28,9 @@ def spill_connection(folder: Path, memory: str):
         if "No space left" in text or "disk" in text.lower() and "full" in text.lower():
             raise InputError(f"no space left for the spill folder {folder} (compute.spill_memory={memory})") from None
         if isinstance(exc, duckdb.OutOfMemoryException):
-            raise InputError(f"a cross-shard step needs more than compute.spill_memory={memory}: {text.splitlines()[0]}") from None
+            raise InputError(
+                f"a cross-shard step needs more than compute.spill_memory={memory}: {text.splitlines()[0]}"
+            ) from None
         raise
     finally:
         con.close()

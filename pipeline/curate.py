@@ -20,7 +20,9 @@ def main(posts_path: Path, out_dir: Path, metrics_path: Path, params_path: Path)
     from common.parquet import part_name
     from curation.shards import code_version, files_version, work_folder
 
-    check_writable(out_dir / "articles.parquet" / part_name(0), out_dir / "quarantine.parquet" / part_name(0), metrics_path)
+    check_writable(
+        out_dir / "articles.parquet" / part_name(0), out_dir / "quarantine.parquet" / part_name(0), metrics_path
+    )
     params = build(CurateParams, "curate", params_path)
     executor = use_executor(params_path)
     shards = require_shards(posts_path, "ingest")

@@ -31,7 +31,9 @@ def require_shards(path: Path, producer: str) -> list[Path]:
 
     shards = parts(path) if path.is_dir() else [path]
     if not shards:
-        raise InputError(f"{path} holds no shard (part-*.parquet); run the {producer} stage first (dvc repro {producer})")
+        raise InputError(
+            f"{path} holds no shard (part-*.parquet); run the {producer} stage first (dvc repro {producer})"
+        )
     for shard in shards:
         _table(shard, producer, pl.read_parquet_schema)
     return shards

@@ -35,7 +35,7 @@ def test_every_post_of_a_user_lands_in_one_shard_and_users_spread():
 
 def test_one_shard_needs_no_hashing_and_auto_sizes_by_the_dump():
     assert shard_of(pl.Series(["a", "b"]), 1).tolist() == [0, 0]
-    assert [auto_shards(n) for n in (0, 1, 256 << 20, (256 << 20) + 1, 10 << 30)] == [1, 1, 1, 2, 40]
+    assert [auto_shards(n) for n in (0, 1, 128 << 20, (128 << 20) + 1, 10 << 30)] == [1, 1, 1, 2, 80]
 
 
 def test_publish_shows_a_table_whole_or_not_at_all(tmp_path):
