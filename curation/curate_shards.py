@@ -76,12 +76,10 @@ def curate(posts: pl.DataFrame | pl.LazyFrame, params: CurateParams) -> CurateRe
         return CurateResult(articles, rejects, metrics)
 
 
-def run_curate(
-    shards: list[Path], params: CurateParams, out: Path, work: Path, executor: ExecutorParams, spill_memory: str = "1GB"
-) -> dict:
+def run_curate(shards: list[Path], params: CurateParams, out: Path, work: Path, executor: ExecutorParams) -> dict:
     """`shards`: the posts' shard files (users never straddle two). Writes `out/articles.parquet/`
     and `out/quarantine.parquet/` (one shard each per posts shard); returns the metrics."""
-    n = len(shards)
+    n, spill_memory = len(shards), executor.spill_memory
     shared = _shared_lines(shards, params, work, executor, spill_memory)
     made = run_tasks(
         [Task(f"{k:05d}", _rules_task, (path, k, params, shared, work)) for k, path in enumerate(shards)],
@@ -89,7 +87,7 @@ def run_curate(
         executor,
         "curate: rules",
     )
-    near = _once(work / "near_duplicates.parquet", lambda: _near_duplicates(work, params, executor, spill_memory))
+    near = _once(work / "near_duplicates.parquet", lambda: _near_duplicates(work, params, executor))
     splits = _once(work / "splits.parquet", lambda: _splits(work, near, params, spill_memory))
     finished = run_tasks(
         [Task(f"{k:05d}", _finish_task, (k, params, work)) for k in range(n)],
@@ -169,7 +167,7 @@ def _rules_task(path: Path, shard: int, params: CurateParams, shared: Path | Non
     return {"posts_in": len(posts), **metrics}
 
 
-def _near_duplicates(work: Path, params: CurateParams, executor: ExecutorParams, spill_memory: str) -> pl.DataFrame:
+def _near_duplicates(work: Path, params: CurateParams, executor: ExecutorParams) -> pl.DataFrame:
     from curation.near_duplicate_shards import find_near_duplicates
 
     bands = parts(work / "bands")
@@ -177,7 +175,7 @@ def _near_duplicates(work: Path, params: CurateParams, executor: ExecutorParams,
         return pl.DataFrame(schema=_NEAR)
     stage = parts(work / "stage")
     threshold, shingle = params.near_duplicate_threshold, params.near_duplicate_shingle
-    found = find_near_duplicates(stage, bands, threshold, shingle, work / "near", executor, spill_memory)
+    found = find_near_duplicates(stage, bands, threshold, shingle, work / "near", executor)
     return found.select(post_id="post_id", _dup_of="of_post_id", _dup_user="of_user_id", _jaccard="jaccard")
 
 

@@ -69,7 +69,6 @@ def run_ingest(
     out: Path,
     work: Path,
     executor: ExecutorParams,
-    spill_memory: str = "1GB",
     progress: bool = True,
 ) -> dict:
     """Write `out/posts.parquet/` and `out/quarantine.parquet/` (folders of shards); the metrics."""
@@ -83,7 +82,7 @@ def run_ingest(
         executor,
         "ingest: read",
     )
-    duplicates = _duplicates(work, spill_memory)
+    duplicates = _duplicates(work, executor.spill_memory)
     spans = {i: piece.file for i, piece in enumerate(pieces)}  # the file each piece's byte spans point into
     finished = run_tasks(
         [Task(f"{k:05d}", _finish_task, (k, len(pieces), spans, work, duplicates)) for k in range(shards)],

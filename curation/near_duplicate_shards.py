@@ -46,7 +46,7 @@ def near_duplicates(frame: pl.DataFrame, threshold: float, shingle: int) -> pl.D
         write_table(frame.select("post_id", "text"), tmp / "stage.parquet")
         write_table(band_rows(frame, shingle), tmp / "bands.parquet")
         stage, bands = [tmp / "stage.parquet"], [tmp / "bands.parquet"]
-        return find_near_duplicates(stage, bands, threshold, shingle, tmp / "work", ExecutorParams(workers=1), "1GB")
+        return find_near_duplicates(stage, bands, threshold, shingle, tmp / "work", ExecutorParams(workers=1))
 
 
 def find_near_duplicates(
@@ -56,12 +56,11 @@ def find_near_duplicates(
     shingle: int,
     work: Path,
     executor: ExecutorParams,
-    spill_memory: str,
 ) -> pl.DataFrame:
     """`stage[k]`: shard k's posts (post_id, text); `bands`: every shard's band rows (band, key,
     post_id, user_id, created_at, shard). One row per post to drop: post_id, of_post_id,
     of_user_id, jaccard (with the post it is reported against)."""
-    with spill_connection(work / "spill", spill_memory) as con:
+    with spill_connection(work / "spill", executor.spill_memory) as con:
         files = "[" + ", ".join(_quoted(p) for p in bands) + "]"
         con.execute(
             f"CREATE TABLE bands AS SELECT band, key, post_id, user_id, created_at, shard FROM read_parquet({files})"

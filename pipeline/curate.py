@@ -27,7 +27,7 @@ def main(posts_path: Path, out_dir: Path, metrics_path: Path, params_path: Path)
     executor = use_executor(params_path)
     shards = require_shards(posts_path, "ingest")
     work = work_folder("curate", dataclasses.asdict(params), files_version(shards), code_version("curation", "common"))
-    metrics = run_curate(shards, params, out_dir, work, executor, executor.spill_memory)
+    metrics = run_curate(shards, params, out_dir, work, executor)
     write_metrics(metrics, metrics_path)
     shutil.rmtree(work)  # the tables are linked out of it: only a killed run needs it
     return metrics

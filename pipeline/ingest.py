@@ -27,7 +27,7 @@ def main(input_path: Path, out_dir: Path, metrics_path: Path, params_path: Path)
     executor = use_executor(params_path)
     dump = files_version([f for f, _ in input_files(input_path, params.format)])
     work = work_folder("ingest", dataclasses.asdict(params), dump, code_version("curation", "common"))
-    metrics = run_ingest(input_path, params, out_dir, work, executor, executor.spill_memory)
+    metrics = run_ingest(input_path, params, out_dir, work, executor)
     write_metrics(metrics, metrics_path)
     shutil.rmtree(work)  # the tables are linked out of it: only a killed run needs it
     return metrics
