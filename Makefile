@@ -66,6 +66,8 @@ browser:
 test: $(STAMP) browser
 	$(VENV)/bin/pytest -q
 
+# Ingest + curate on dumps of 1, 3 and 10 times the paper's (1.1, 3.3, 11 GB, generated into
+# benchmarks/.cache/), and the unsharded main on the first: about 20 minutes on 2 cores.
 bench: $(STAMP)
 	$(VENV)/bin/pip install -q -e '.[bench]' 2>&1 | grep -v '^WARNING: Location' || true
 	$(VENV)/bin/python benchmarks/curation.py
