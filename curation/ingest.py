@@ -31,7 +31,7 @@ from curation.readers import (
 from curation.reasons import Reason
 
 POST_COLUMNS = ["post_id", "user_id", "created_at", "title", "text", "source"]
-POST_SCHEMA = {c: RAW_COLUMNS.get(c, pl.String) for c in POST_COLUMNS}
+POST_TYPES = {c: RAW_COLUMNS.get(c, pl.String) for c in POST_COLUMNS}
 QUARANTINE_COLUMNS = [
     "stage",
     "source",

@@ -26,7 +26,7 @@ from common.executor import ExecutorParams, Task, run_tasks
 from common.parquet import part_name, publish, write_batches, write_table
 from curation.ingest import (
     POST_COLUMNS,
-    POST_SCHEMA,
+    POST_TYPES,
     QUARANTINE_COLUMNS,
     IngestParams,
     Piece,
@@ -60,7 +60,13 @@ def ingest(path: Path, params: IngestParams, progress: bool = True) -> IngestRes
     return IngestResult(posts, quarantine, metrics)
 
 
-_KEEP = ("source", "record", "created_at_raw", "raw", *SPAN, "_orig")  # what quarantining a duplicate needs
+_KEEP = (
+    "record",
+    "created_at_raw",
+    "raw",
+    *SPAN,
+    "_orig",
+)  # with the posts' columns: what quarantining a duplicate needs
 
 
 def run_ingest(
@@ -112,7 +118,7 @@ def _read_task(piece: Piece, index: int, params: IngestParams, shards: int, fold
     """A piece's posts and rejected records, one part per shard, and its posts' id signatures."""
     frame = read_piece(piece, params, progress).with_row_index("row")
     ok = frame.get_column("reason").is_null()
-    posts = frame.filter(ok).select("row", *POST_COLUMNS, *(c for c in _KEEP if c in frame.columns and c != "source"))
+    posts = frame.filter(ok).select("row", *POST_COLUMNS, *(c for c in _KEEP if c in frame.columns))
     bad = quarantine_rows(frame.filter(~ok), piece.file)
     folder.mkdir(parents=True, exist_ok=True)
     write_table(
@@ -167,12 +173,12 @@ def _finish_task(shard: int, n_pieces: int, files: dict, work: Path, duplicates:
             dup = part.get_column("detail").is_not_null()
             if dup.any():
                 again.append(quarantine_rows(part.filter(dup).with_columns(reason=pl.lit("duplicate_id")), files[i]))
-            kept = part.filter(~dup).select(POST_COLUMNS).cast(POST_SCHEMA)
+            kept = part.filter(~dup).select(POST_COLUMNS).cast(POST_TYPES)
             accepted += len(kept)
             users.update(kept.get_column("user_id").unique().to_list())
             yield kept
 
-    batches = itertools.chain(kept_posts(), [pl.DataFrame(schema=POST_SCHEMA)])  # at least one batch
+    batches = itertools.chain(kept_posts(), [pl.DataFrame(schema=POST_TYPES)])  # at least one batch
     write_batches(batches, work / "posts" / part_name(shard), 20_000)
     quarantine = [
         pl.read_parquet(path)

@@ -39,13 +39,6 @@ def require_shards(path: Path, producer: str) -> list[Path]:
     return shards
 
 
-def scan_table(path: Path, producer: str) -> pl.LazyFrame:
-    """`read_table` for a stage that reads the table in parts: checked now (its Parquet footer
-    read), so that a missing or broken table is the same one-line error."""
-    _table(path, producer, pl.read_parquet_schema)
-    return pl.scan_parquet(path)
-
-
 def _table(path: Path, producer: str, read):
     from common.errors import InputError
 
