@@ -6,7 +6,8 @@ import json
 import re
 from pathlib import Path
 
-SENTENCE = re.compile(r"(?<=[.!?])\s+")
+# Where a sentence ends: after its end mark, or at a content skeleton's " | " (llm/skeleton.py).
+SENTENCE = re.compile(r"(?<=[.!?])\s+|\s+\|\s+")
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
 _NAME = re.compile(r"\b[A-Z][a-zA-Z]+")
 

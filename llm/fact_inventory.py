@@ -142,8 +142,16 @@ def _is_fact(kind: str, span: str, start: int, text: str) -> bool:
 
 def inventory(text: str) -> list[Fact]:
     """The article's facts in order of kind then first appearance, each once (by normalised text)."""
-    claimed = [False] * len(text)
     found: dict[str, Fact] = {}
+    for _, _, fact in fact_spans(text):
+        found.setdefault(normalise(fact.text), fact)
+    return list(found.values())
+
+
+def fact_spans(text: str) -> list[tuple[int, int, Fact]]:
+    """Every occurrence of a fact: (start, end, fact), in order of kind then position; no two overlap."""
+    claimed = [False] * len(text)
+    spans = []
     for kind, pattern in _COMPILED:
         for match in pattern.finditer(text):
             start, end = match.span()
@@ -161,8 +169,8 @@ def inventory(text: str) -> list[Fact]:
             if not span or not _is_fact(kind, span, start, text):
                 continue
             claimed[start:end] = [True] * (end - start)
-            found.setdefault(normalise(span), Fact(kind, span))
-    return list(found.values())
+            spans.append((start, end, Fact(kind, span)))
+    return spans
 
 
 def _variants(fact: Fact) -> list[str]:

@@ -28,7 +28,7 @@ import re
 
 from llm.answers import SENTENCE
 from llm.fact_inventory import Fact, invented, inventory, missing
-from llm.roles.neutralize import ADD_FACTS, ROLE
+from llm.roles.neutralize import roles
 from llm.verbatim_lines import Post, frame_links, split_post
 
 _PARAGRAPH = re.compile(r"\n\s*\n")
@@ -136,18 +136,27 @@ def chunk_items(articles: list[dict], chunk_words: int, frame: bool = False) -> 
     return parts
 
 
-def faithful_rewrites(session, articles: list[dict], chunk_words: int, check_cut_off: bool = True, frame: bool = False):
+def faithful_rewrites(
+    session,
+    articles: list[dict],
+    chunk_words: int,
+    check_cut_off: bool = True,
+    frame: bool = False,
+    baseline: str = "skeleton",
+):
     """({post_id: row} for every article whose chunks all parsed, accepted or not; failure rows).
 
     A row has summary, neutral, facts (the inventory), accepted, repaired (chunks asked twice),
     dropped (sentences taken out), chunks, verbatim (framed lines: head, links, closing block), and
     the last answer's problems; only accepted rows may be used as training input. `articles` are
-    {id, text, title}; chunk_words 0 = whole articles; `frame`: see `chunk_items`.
+    {id, text, title}; chunk_words 0 = whole articles; `frame`: see `chunk_items`; `baseline`: what
+    the extractive backend answers (`neutralize.baseline`).
     """
+    rewrite, add_facts = roles(baseline)
     parts = chunk_items(articles, chunk_words, frame)
     failures: list[dict] = []
     prose = [p for p in parts if p["text"].strip()]
-    first = session.runner.outputs(ROLE, prose, failures)
+    first = session.runner.outputs(rewrite, prose, failures)
     answers, found, dropped, asked = {}, {}, {}, []
     for p in parts:
         if not p["text"].strip():
@@ -165,7 +174,7 @@ def faithful_rewrites(session, articles: list[dict], chunk_words: int, check_cut
                 previous = json.dumps(first[key], ensure_ascii=False)
                 asked.append(p | {"previous": previous, "missing": found[key]["missing"]})
     if asked:
-        added = session.runner.outputs(ADD_FACTS, asked, failures)
+        added = session.runner.outputs(add_facts, asked, failures)
         for p in asked:
             key = p["key"]
             if key in added:
@@ -179,7 +188,7 @@ def faithful_rewrites(session, articles: list[dict], chunk_words: int, check_cut
         if not row["accepted"]:
             failures.append(
                 {
-                    "role": ROLE.name,
+                    "role": rewrite.name,
                     "input_id": post_id,
                     "reason": _reason(bad[0][1]),
                     "detail": json.dumps([{"chunk": k, **f} for k, f in bad], ensure_ascii=False),

@@ -12,7 +12,8 @@
 
 Every figure is over the answers that parsed, accepted or not (a rejected answer's facts count too).
 
-The extractive baseline is measured on the same targets in every run, so the two sit side by side.
+Both no-model baselines (skeleton, extractive) are measured on the same targets in every run, so
+they sit beside the model's (or the chosen baseline's) verified answers.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import polars as pl
 
 from common.errors import InputError
 from llm.fact_inventory import invented, inventory, missing
+from llm.roles.neutralize import BASELINES
 
 SPLITS = ("train", "align", "test")
 
@@ -38,8 +40,12 @@ class NeutralizeParams:
     # A model backend rewrites articles in chunks of whole paragraphs of at most this many words
     # (the extractive baseline takes whole articles); 0 = whole articles.
     chunk_words: int = 80
+    # The no-model neutral text (llm/roles/neutralize.py): skeleton or extractive.
+    baseline: str = "skeleton"
 
     def __post_init__(self):
+        if self.baseline not in BASELINES:
+            raise InputError(f"neutralize.baseline={self.baseline!r}; allowed: {', '.join(BASELINES)}")
         for name in ("max_targets", "chunk_words"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:

@@ -254,9 +254,26 @@ class LLMRunner:
         return Outcome(item["id"], None, reason, detail, response)
 
 
-@functools.cache  # called for every item: read the module's source once
+_PROJECT_PACKAGES = ("common", "curation", "style", "llm")
+
+
+@functools.cache  # called for every item: read the sources once
 def _source_hash(fn: Callable) -> str:
+    """The source of the function's module and of every project module it uses, directly or not
+    (the skeleton baseline's answers change with llm/skeleton.py and llm/fact_inventory.py)."""
     import hashlib
     import inspect
 
-    return hashlib.sha256(inspect.getsource(inspect.getmodule(fn)).encode()).hexdigest()[:8]
+    sources: dict[str, str] = {}
+    todo = [inspect.getmodule(fn)]
+    while todo:
+        module = todo.pop()
+        if module is None or module.__name__ in sources:
+            continue
+        sources[module.__name__] = inspect.getsource(module)
+        for value in vars(module).values():
+            used = value if inspect.ismodule(value) else inspect.getmodule(value) if callable(value) else None
+            if used is not None and used.__name__.split(".")[0] in _PROJECT_PACKAGES:
+                todo.append(used)
+    code = fn.__qualname__ + "".join(sources[name] for name in sorted(sources))  # two baselines, one module
+    return hashlib.sha256(code.encode()).hexdigest()[:8]

@@ -187,15 +187,15 @@ def neutralize(pairs_path, articles_path, out_dir, metrics_path, style_filter, p
     from pipeline import neutralize as stage
 
     m = stage.main(pairs_path, articles_path, out_dir, metrics_path, params_path, style_filter)
-    q, b = m["quality"], m["baseline_quality"]
     click.echo(
         f"neutralize ({m['backend']}: {m['model']}): {m['neutralized']} of {m['targets']} targets; "
         f"{m['calls']} calls, {m['cache_hits']} cache hits, failures {m['failures'] or 0}"
     )
-    click.echo(
-        f"  facts kept {q['facts_kept']} (extractive {b['facts_kept']}), copy ratio {q['copy_ratio']} "
-        f"(extractive {b['copy_ratio']}), style removed {q.get('style_removed')} (extractive {b.get('style_removed')})"
-    )
+    for name, q in {"verified": m["quality"], **m["baselines"]}.items():
+        click.echo(
+            f"  {name + ':':<11} facts kept {q['facts_kept']}, copy ratio {q['copy_ratio']}, "
+            f"style removed {q.get('style_removed')}, meaning coverage {q.get('meaning_coverage')}"
+        )
 
 
 @main.command("build-sft")

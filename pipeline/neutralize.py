@@ -9,8 +9,9 @@ out: neutral.parquet           post_id, summary, neutral, backend, model, templa
                                calls that failed, and rewrites that failed verification
                                (facts_missing / facts_invented / cut_off, the list in detail)
      llm_calls.parquet         this run's calls and cache hits (the full history stays in the cache file)
-metrics: counts, and the inverse generation's quality (llm/inverse_generation.py) for the model
-     and for the extractive baseline on the same targets, meaning coverage included.
+metrics: counts, and the inverse generation's quality (llm/inverse_generation.py) for the verified
+     answers (a model's, or the `neutralize.baseline`'s) and, under `baselines`, for every no-model
+     baseline (skeleton, extractive) on the same targets, meaning coverage included.
 
 Every answer is verified against the article's fact inventory and asked again once naming what
 is wrong (llm/faithful_rewrite.py); only verified rewrites reach neutral.parquet.
@@ -52,7 +53,7 @@ def main(
     from llm.faithful_rewrite import faithful_rewrites
     from llm.inverse_generation import NeutralizeParams, StyleProbe, choose_targets, inverse_metrics
     from llm.meaning_coverage import MeaningCoverage
-    from llm.roles.neutralize import ROLE
+    from llm.roles.neutralize import BASELINES, ROLE, roles
     from llm.session import LLMSession
     from llm.types import LLMParams
     from pipeline.filter_params import FILTER_STAGES
@@ -69,10 +70,13 @@ def main(
         {"id": r["post_id"], "key": r["post_id"], "text": r["text"], "title": r["title"]}
         for r in articles.iter_rows(named=True)
     ]
-    model = role_params.backend != "extractive"  # the baseline copies whole texts: no chunks, never cut off
+    model = role_params.backend != "extractive"  # a baseline takes whole texts: no chunks, never cut off
+    name = role_params.model if model else params.baseline  # what wrote the neutral texts
     with LLMSession(llm, "neutralize") as session:
         # A model rewrites prose only: header, link and closing lines go into the text framed as they are.
-        answers, failures = faithful_rewrites(session, items, params.chunk_words if model else 0, model, frame=model)
+        answers, failures = faithful_rewrites(
+            session, items, params.chunk_words if model else 0, model, frame=model, baseline=params.baseline
+        )
         session.failures.extend(failures)
         done = {k: v for k, v in answers.items() if v["accepted"]}
         columns = {"summary": pl.String, "neutral": pl.String, "facts": pl.List(pl.String)}
@@ -80,9 +84,7 @@ def main(
         neutral = pl.DataFrame(
             [{"post_id": k, **{c: v[c] for c in columns}} for k, v in done.items()],
             schema={"post_id": pl.String, **columns},
-        ).with_columns(
-            backend=pl.lit(role_params.backend), model=pl.lit(role_params.model), template=pl.lit(ROLE.version)
-        )
+        ).with_columns(backend=pl.lit(role_params.backend), model=pl.lit(name), template=pl.lit(ROLE.version))
         write_table(neutral.sort("post_id"), out_dir / "neutral.parquet")
         write_llm_tables(session, out_dir, "neutral_failures.parquet")
     present = set(all_articles.get_column("post_id").to_list())
@@ -102,7 +104,12 @@ def main(
     style = None
     if style_filter is not None:
         style = StyleProbe(require_filter(style_filter), score.scorer, score.precision)
-    baseline = {i["id"]: json.loads(ROLE.baseline(i)) for i in items if i["id"] in answers}
+    # Every baseline's raw answer on the targets that were answered: side by side with the run's.
+    answered = [i for i in items if i["id"] in answers]
+    baselines = {
+        b: inverse_metrics(rows({i["id"]: json.loads(roles(b)[0].baseline(i)) for i in answered}), len(answered), style, meaning)
+        for b in BASELINES
+    }
     quality = inverse_metrics(rows(answers), len(items), style, meaning)
     metrics = {
         "selected_targets": len(targets),
@@ -122,12 +129,10 @@ def main(
         "meaning_threshold": None if threshold is None else round(threshold, 4),
         "max_targets_per_split": params.max_targets,
         "backend": role_params.backend,
-        "model": role_params.model,
+        "model": name,
         "template": ROLE.version,
-        "quality": quality,
-        # The extractive baseline on the targets the model answered: the two side by side. When the
-        # backend is the baseline itself, its verified answers are measured once.
-        "baseline_quality": inverse_metrics(rows(baseline), len(baseline), style, meaning) if model else quality,
+        "quality": quality,  # the answers this run verified (a baseline's: after the same checks)
+        "baselines": baselines,
         **session.stats,
     }
     write_metrics(metrics, metrics_path)

@@ -3,19 +3,24 @@ neutral rewrite that keeps the facts but drops the style.
 
 The role is pure: `format_input` renders the versioned template with the text's fact checklist
 (llm/fact_inventory.py), `parse_output` accepts exactly one JSON object with two non-empty strings,
-and `extractive_answer` is the no-model baseline (first sentences rich in numbers and names; the
-text with emoticons, slang markers and unusual punctuation removed). `ADD_FACTS` asks again once,
-in the same conversation, for sentences stating the facts the first answer left out
-(llm/faithful_rewrite.py).
+and the no-model baselines answer without a model (`neutralize.baseline`): `skeleton` (default) is
+the article's content skeleton (llm/skeleton.py: facts and content words, no voice), `extractive`
+the article less emoticons, slang markers and unusual punctuation (nearly a copy); both summarise
+with the first sentences richest in numbers and names. `ADD_FACTS` asks again once, in the same
+conversation, for sentences stating the facts the first answer left out (llm/faithful_rewrite.py).
+`roles(baseline)` gives the pair whose baseline is the one asked for.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
+from common.errors import InputError
 from llm.answers import fence, json_object, read_template
+from llm.skeleton import skeleton
 from llm.types import Role, template_version
 
 TEMPLATE = Path(__file__).parents[1] / "prompts" / "neutralize.txt"
@@ -98,6 +103,13 @@ def extractive_answer(item: dict) -> str:
     return json.dumps({"summary": summary, "neutral": neutral or text}, ensure_ascii=False)
 
 
+def skeleton_answer(item: dict) -> str:
+    """The extractive summary, and the article's content skeleton as the neutral text."""
+    summary = json.loads(extractive_answer(item))["summary"]
+    # An article of function words only has no skeleton: its summary stands in (never empty).
+    return json.dumps({"summary": summary, "neutral": skeleton(item["text"]) or summary}, ensure_ascii=False)
+
+
 ROLE = Role(
     name="neutralize",
     version=template_version(TEMPLATE),
@@ -128,3 +140,22 @@ ADD_FACTS = Role(
         "additionalProperties": False,
     },
 )
+
+
+def skeleton_addition(item: dict) -> str:
+    """The skeleton's sentences for missing facts: the skeleton of the post's sentences that hold them."""
+    held = json.loads(extractive_addition(item))["sentences"]
+    return json.dumps({"sentences": skeleton(held) or held}, ensure_ascii=False)
+
+
+BASELINES = ("skeleton", "extractive")
+
+
+def roles(baseline: str) -> tuple[Role, Role]:
+    """(the rewrite role, its ADD_FACTS) answering with this no-model baseline under the extractive
+    backend; a model backend ignores the baseline (the cache keys it by the baseline's code)."""
+    if baseline == "extractive":
+        return ROLE, ADD_FACTS
+    if baseline == "skeleton":
+        return replace(ROLE, baseline=skeleton_answer), replace(ADD_FACTS, baseline=skeleton_addition)
+    raise InputError(f"neutralize.baseline={baseline!r}; allowed: {', '.join(BASELINES)}")
