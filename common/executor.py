@@ -106,20 +106,49 @@ def _call(task: Task) -> dict:
         if exc.errno == errno.ENOSPC:
             raise InputError(f"no space left on the device for {exc.filename or 'a shard'} ({task.name})") from None
         raise
+    finally:
+        _release_memory()
+
+
+def _release_memory() -> None:
+    """Give the task's freed memory back to the system: a pool's worker lives on, idle, beside the
+    next phase's memory (glibc keeps freed pages otherwise; elsewhere nothing to do)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+_pools: dict[int, concurrent.futures.ProcessPoolExecutor] = {}
+
+
+def _pool(processes: int) -> concurrent.futures.ProcessPoolExecutor:
+    """The stage's pool of `processes` workers, started on first use and kept for every later phase:
+    a spawned worker pays its imports and compiled kernels' loading once per stage, not per phase.
+    Spawn, not fork: the stage process runs Polars' and Numba's thread pools, which fork does not
+    copy safely. The pool's workers end with the stage process (concurrent.futures joins them)."""
+    if processes not in _pools:
+        context = multiprocessing.get_context("spawn")
+        _pools[processes] = concurrent.futures.ProcessPoolExecutor(processes, mp_context=context)
+    return _pools[processes]
 
 
 def _in_pool(todo: list[Task], processes: int):
-    # spawn, not fork: the stage process runs Polars' and Numba's thread pools, which fork does not copy safely.
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(min(processes, len(todo)), mp_context=context) as pool:
-        futures = {pool.submit(_call, task): task for task in todo}
-        try:
-            for future in concurrent.futures.as_completed(futures):
-                yield futures[future], future.result()
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
+    pool = _pool(processes)
+    futures = {pool.submit(_call, task): task for task in todo}
+    try:
+        for future in concurrent.futures.as_completed(futures):
+            yield futures[future], future.result()
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        _pools.pop(processes, None)  # a failed or interrupted phase leaves no pool for the next one
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
 
 
 def _on_ray(todo: list[Task], params: ExecutorParams):

@@ -7,12 +7,12 @@ band keys leave the shards, and texts travel only to where a candidate pair is c
                  the block of the pair's first post (a stable hash), the other post's text with
                  the pair
     compare      per block (a task): exact shingle Jaccard of every pair, each first text hashed
-                 once for all its pairs
+                 once for all its pairs; only pairs at the threshold are written
     groups       confirmed pairs -> groups -> each group keeps its earliest post; the Jaccard of
                  each dropped post with the one it is reported against (routed again where that
                  pair was not a candidate)
 
-Memory: a task holds one shard's or one block's candidate texts; the driver, the pairs' ids.
+Memory: a task holds one shard's or one block's candidate texts; the driver, the confirmed pairs' ids.
 """
 
 from __future__ import annotations
@@ -72,8 +72,8 @@ def find_near_duplicates(
             "SELECT DISTINCT f.p AS first, f.s AS first_shard, post_id AS other, shard AS other_shard "
             "FROM bands JOIN buckets USING (band, key) WHERE post_id <> f.p"
         )
-        scores = _scores(con, "pairs", stage, shingle, work / "candidates", executor)
-        confirmed = scores.filter(pl.col("jaccard") >= threshold)
+        # Only the confirmed pairs come back to the driver: candidates outnumber them many times.
+        confirmed = _scores(con, "pairs", stage, shingle, work / "candidates", executor, threshold)
         if confirmed.is_empty():
             return pl.DataFrame(schema=EMPTY)
         # The members of any confirmed pair, earliest first: a post's rank is its row.
@@ -101,19 +101,24 @@ def find_near_duplicates(
                 "other_shard": members.get_column("shard").gather(dup),
             }
         )
-        # A dropped post is reported against its group's earliest: mostly a pair already compared.
-        again = found.join(scores, on=["first", "other"], how="anti").drop("of_user_id")
+        # A dropped post is reported against its group's earliest: mostly a confirmed pair; the
+        # others (joined through a third post, or a candidate below the threshold) are scored again.
+        scores = confirmed
+        again = found.join(confirmed, on=["first", "other"], how="anti").drop("of_user_id")
         if len(again):
             con.register("again_", again)
-            scores = pl.concat([scores, _scores(con, "again_", stage, shingle, work / "reported", executor)])
+            scores = pl.concat([scores, _scores(con, "again_", stage, shingle, work / "reported", executor, 0.0)])
         known = found.join(scores, on=["first", "other"], how="left", maintain_order="left")
     return known.select(
         post_id="other", of_post_id="first", of_user_id="of_user_id", jaccard=pl.col("jaccard").round(3)
     ).cast(EMPTY)
 
 
-def _scores(con, pairs: str, stage: list[Path], shingle: int, folder: Path, executor: ExecutorParams) -> pl.DataFrame:
-    """first, other, jaccard of every pair in the DuckDB table `pairs` (with first_shard, other_shard)."""
+def _scores(
+    con, pairs: str, stage: list[Path], shingle: int, folder: Path, executor: ExecutorParams, at_least: float
+) -> pl.DataFrame:
+    """first, other, jaccard of the pairs in the DuckDB table `pairs` (with first_shard,
+    other_shard) whose jaccard is at least `at_least`."""
     shutil.rmtree(folder / "wanted", ignore_errors=True)
     (folder / "wanted").mkdir(parents=True)
     for side, query in (
@@ -129,7 +134,7 @@ def _scores(con, pairs: str, stage: list[Path], shingle: int, folder: Path, exec
         "curate: near-duplicates, route",
     )
     run_tasks(
-        [Task(f"{b:05d}", _compare_task, (b, folder, shingle)) for b in range(blocks)],
+        [Task(f"{b:05d}", _compare_task, (b, folder, shingle, at_least)) for b in range(blocks)],
         folder / "done" / "compare",
         executor,
         "curate: near-duplicates, compare",
@@ -169,7 +174,7 @@ def _by_block(frame: pl.DataFrame, blocks: int, out: Path, name: str) -> None:
         write_table(frame.filter(block == b), out / f"{name}-{b:05d}.parquet")
 
 
-def _compare_task(block: int, folder: Path, shingle: int) -> dict:
+def _compare_task(block: int, folder: Path, shingle: int, at_least: float) -> dict:
     pairs = sorted(folder.glob(f"routed/*/pairs-{block:05d}.parquet"))
     if not pairs:
         return {}
@@ -184,10 +189,8 @@ def _compare_task(block: int, folder: Path, shingle: int) -> dict:
     order = np.argsort(first, kind="stable")  # the kernel hashes a first text once per run of it
     score = np.empty(len(first), dtype=np.float64)
     score[order] = pair_jaccard(b.data, b.starts, b.ends, shingle, first[order], other[order])
-    write_table(
-        found.select("first", "other", jaccard=pl.Series(score, dtype=pl.Float64)),
-        folder / "scores" / f"{block:05d}.parquet",
-    )
+    scored = found.select("first", "other", jaccard=pl.Series(score, dtype=pl.Float64))
+    write_table(scored.filter(pl.col("jaccard") >= at_least), folder / "scores" / f"{block:05d}.parquet")
     return {}
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from common.errors import InputError
 from common.generate import Generator, SamplingParams
-from llm.roles.collaborate import DRAFT
+from llm.roles.collaborate import draft_role
 from llm.session import LLMSession
 from training.sft_data import render_prompt
 
@@ -23,17 +23,19 @@ def generate(
     max_new_tokens: int = 256,
     temperature: float = 0.0,
     seed: int = 13,
+    baseline: str = "skeleton",
 ) -> dict:
     """The paper's collaboration for one request: {"neutral", "article", "prompt"}.
 
-    `llm` is an LLMParams, `data` the SFTDataParams that cut long inputs as in training. With several
+    `llm` is an LLMParams, `data` the SFTDataParams that cut long inputs as in training, `baseline`
+    the `neutralize.baseline` the model trained on (the no-model draft takes its form). With several
     references they are joined (the reference budget still applies); with none, the `noref` prompt."""
     if not instruction.strip():
         raise InputError("the instruction is empty")
     if not (Path(model_dir) / "config.json").exists():
         raise InputError(f"{model_dir} is not a model folder (train one with dvc repro, or pass --model)")
     with LLMSession(llm, "generate", cache_path) as session:
-        outcome = session.runner.run(DRAFT, [{"id": "request", "instruction": instruction}], progress=False)[0]
+        outcome = session.runner.run(draft_role(baseline), [{"id": "request", "instruction": instruction}], progress=False)[0]
     if outcome.output is None:
         raise InputError(f"the LLM's draft failed ({outcome.error}): {outcome.detail}")
     reference = "\n\n".join(r.strip() for r in references if r.strip())

@@ -54,8 +54,9 @@ Evaluation took {{ m.seconds }} s.</p>
 {% if m.llm_roles %}<p>Who wrote what: {% for role, writer in m.llm_roles.items() %}{{ role }} by <code>{{ writer }}</code>{% if not loop.last %}, {% endif %}{% endfor %}
 (the instruction is the <code>neutralize</code> stage's summary: see <code>metrics/neutralize.json</code>).</p>{% endif %}
 {% if m.backend == "extractive" and (m.llm_roles or {}).values() | select("ne", "extractive: extractive-v1") | list | length == 0 %}<p class="note">The LLM backend is <b>extractive</b>: no language model wrote the
-drafts, the "LLM only" outputs, or the hallucination verdicts. The draft and the LLM-only output are the instruction's
-own sentences, and <i>factual</i> hallucination is not judged (no world knowledge). Plug in an OpenAI-compatible
+drafts, the "LLM only" outputs, or the hallucination verdicts. The draft is the instruction's {% if m.neutral_baseline == "skeleton" %}content
+skeleton (as the neutral texts the small models trained on), the LLM-only output its own sentences{% else %}own sentences, and so is
+the LLM-only output{% endif %}, and <i>factual</i> hallucination is not judged (no world knowledge). Plug in an OpenAI-compatible
 endpoint (<code>llm.backend=openai</code>) for the paper's setting.</p>{% endif %}
 <h2>Systems</h2>
 <table><tr><th>system</th><th>n</th>{% for _, h, _ in columns %}<th>{{ h }}</th>{% endfor %}</tr>

@@ -17,6 +17,7 @@ from eval.reference_ablation import reference_ablation
 from eval.systems import SMALL, EvalParams, small_prompt
 from llm.roles import factcheck
 from llm.roles.collaborate import DRAFT, WRITE
+from llm.types import Role
 from llm.session import LLMSession
 from training.sft_data import SFTDataParams
 
@@ -103,13 +104,15 @@ def evaluate(
     params: EvalParams,
     data: SFTDataParams,
     session: LLMSession,
+    draft: Role = DRAFT,
 ) -> tuple[list[dict], dict]:
     """(rows of eval_outputs, metrics). `authors_articles` holds every article of the targets' authors
-    (post_id, user_id, text): their style profiles."""
+    (post_id, user_id, text): their style profiles. `draft`: the DRAFT role (its no-model answer
+    follows `neutralize.baseline`, llm/roles/collaborate.py)."""
     drafts = {
         k: v["neutral"]
         for k, v in session.outputs(
-            DRAFT, [t | {"id": t["target_post_id"], "key": t["target_post_id"]} for t in targets]
+            draft, [t | {"id": t["target_post_id"], "key": t["target_post_id"]} for t in targets]
         ).items()
     }
     written = {}

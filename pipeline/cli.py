@@ -370,15 +370,25 @@ def generate(instruction, references, reference_posts, model_dir, max_new_tokens
                 f'no article with post_id {", ".join(missing)} (see: sag sql "SELECT post_id FROM articles")'
             )
         texts += [found[p] for p in reference_posts]
+    from llm.inverse_generation import NeutralizeParams
     from llm.session import cache_path
     from llm.types import LLMParams
     from pipeline.params import build, use_compute
     from training.sft_data import SFTDataParams
 
     llm, data = build(LLMParams, "llm", params_path), build(SFTDataParams, "build_sft", params_path)
+    baseline = build(NeutralizeParams, "neutralize", params_path).baseline
     use_compute(params_path)
     result = run(
-        instruction, texts, model_dir, llm, data, cache_path(), max_new_tokens=max_new_tokens, temperature=temperature
+        instruction,
+        texts,
+        model_dir,
+        llm,
+        data,
+        cache_path(),
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
+        baseline=baseline,
     )
     click.echo(json.dumps(result, ensure_ascii=False, indent=1) if as_json else result["article"])
 

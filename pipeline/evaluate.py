@@ -64,6 +64,8 @@ def main(
     from style.scorer import require_embedder
     from eval.run import evaluate, model_keys
     from eval.systems import EvalParams, evaluation_targets
+    from llm.inverse_generation import NeutralizeParams
+    from llm.roles.collaborate import draft_role
     from llm.session import LLMSession
     from llm.types import LLMParams
     from training.sft import SFTParams
@@ -81,6 +83,8 @@ def main(
         "llm_roles": llm.writers(("draft", "write", "factcheck")),
         "small_model": small_model,
         "baseline": params.baseline,
+        # what the no-model DRAFT writes: the form of the neutral texts the small models trained on
+        "neutral_baseline": build(NeutralizeParams, "neutralize", params_path).baseline,
     }
     needed = model_keys(params.systems)
     missing = [k for k in needed if k != "base" and k not in models]
@@ -100,7 +104,8 @@ def main(
     targets = frame.to_dicts()
     authors = articles.filter(pl.col("user_id").is_in(sorted({t["user_id"] for t in targets})))
     with LLMSession(llm, "evaluate") as session:
-        rows, metrics = evaluate(targets, authors, folders, style, semantic, params, data, session)
+        draft = draft_role(context["neutral_baseline"])
+        rows, metrics = evaluate(targets, authors, folders, style, semantic, params, data, session, draft)
         write_table(pl.DataFrame(rows, infer_schema_length=None), out_dir / "eval_outputs.parquet")
         write_llm_tables(session, out_dir, "eval_failures.parquet")
     test_targets = int(frame["test_targets"][0]) if len(frame) else 0

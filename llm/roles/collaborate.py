@@ -2,16 +2,20 @@
 neutral content from the user's instruction, for the small model to style. WRITE writes the article
 itself from instruction + reference: the "LLM only" system the paper compares with.
 
-Extractive baselines (no model): DRAFT returns the instruction's sentences as the content, and
-WRITE returns the same text: without a model nothing can be written, and saying so beats pretending.
+Extractive baselines (no model): DRAFT returns the instruction's content as the neutral text S-SFT
+trained on has it (`draft_role(neutralize.baseline)`: the instruction's content skeleton, or its
+sentences), and WRITE returns the instruction: without a model nothing can be written, and saying
+so beats pretending.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from llm.answers import fence, json_object, read_template
+from llm.skeleton import skeleton
 from llm.types import Role, template_version
 
 PROMPTS = Path(__file__).parents[1] / "prompts"
@@ -50,6 +54,11 @@ def draft_baseline(item: dict) -> str:
     return json.dumps({"neutral": " ".join(item["instruction"].split())}, ensure_ascii=False)
 
 
+def draft_skeleton(item: dict) -> str:
+    instruction = " ".join(item["instruction"].split())
+    return json.dumps({"neutral": skeleton(instruction) or instruction}, ensure_ascii=False)
+
+
 def write_baseline(item: dict) -> str:
     return json.dumps({"article": " ".join(item["instruction"].split())}, ensure_ascii=False)
 
@@ -79,3 +88,9 @@ WRITE = Role(
     write_baseline,
     _one_field_schema("article"),
 )
+
+
+def draft_role(baseline: str) -> Role:
+    """DRAFT whose no-model answer has the form of the neutral texts S-SFT trained on
+    (`neutralize.baseline`): a skeleton model is given a skeleton at inference too."""
+    return replace(DRAFT, baseline=draft_skeleton) if baseline == "skeleton" else DRAFT

@@ -51,6 +51,18 @@ def test_a_rerun_does_only_the_tasks_without_a_marker(tmp_path):
     assert json.loads((phase / "00001.done").read_text())["square"] == 1
 
 
+def test_later_phases_reuse_the_pool_and_a_failed_phase_leaves_none(tmp_path):
+    log, two = tmp_path / "log.txt", ExecutorParams(workers=2)
+    first = {r["pid"] for r in run_tasks(tasks(log), tmp_path / "a", two, "squares")}
+    second = {r["pid"] for r in run_tasks(tasks(log), tmp_path / "b", two, "squares")}
+    assert second <= first  # the same workers: no imports paid again
+    with pytest.raises(ValueError, match="task 2 broke"):
+        run_tasks(tasks(log, 6, fail_on, 2), tmp_path / "c", two, "squares")
+    after = {r["pid"] for r in run_tasks(tasks(log), tmp_path / "d", two, "squares")}
+    assert not after & first  # a fresh pool after the failure
+    assert sorted(p.name for p in (tmp_path / "d").iterdir()) == [f"{i:05d}.done" for i in range(6)]
+
+
 @pytest.mark.parametrize(
     "params, fragment",
     [
