@@ -13,6 +13,7 @@ stage's outputs: stages keep it under the project cache (common/cache_dir.py).
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures
 import errno
 import json
@@ -106,6 +107,10 @@ def _call(task: Task) -> dict:
         if exc.errno == errno.ENOSPC:
             raise InputError(f"no space left on the device for {exc.filename or 'a shard'} ({task.name})") from None
         raise
+    except Exception as exc:  # Polars and Arrow say it in their own exceptions
+        if "No space left on device" in str(exc):
+            raise InputError(f"no space left on the device writing task {task.name}'s files") from None
+        raise
     finally:
         _release_memory()
 
@@ -130,11 +135,20 @@ def _pool(processes: int) -> concurrent.futures.ProcessPoolExecutor:
     """The stage's pool of `processes` workers, started on first use and kept for every later phase:
     a spawned worker pays its imports and compiled kernels' loading once per stage, not per phase.
     Spawn, not fork: the stage process runs Polars' and Numba's thread pools, which fork does not
-    copy safely. The pool's workers end with the stage process (concurrent.futures joins them)."""
+    copy safely. The workers end with the stage process."""
     if processes not in _pools:
+        if not _pools:
+            atexit.register(_close_pools)
         context = multiprocessing.get_context("spawn")
         _pools[processes] = concurrent.futures.ProcessPoolExecutor(processes, mp_context=context)
     return _pools[processes]
+
+
+def _close_pools() -> None:
+    """At exit, before the interpreter tears its modules down (a pool left to the garbage
+    collector then prints an ignored exception)."""
+    while _pools:
+        _pools.popitem()[1].shutdown(wait=True)
 
 
 def _in_pool(todo: list[Task], processes: int):

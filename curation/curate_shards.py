@@ -20,6 +20,7 @@ unfinished ones); each cross-shard result is written once, atomically, and reuse
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -88,6 +89,8 @@ def run_curate(shards: list[Path], params: CurateParams, out: Path, work: Path, 
         "curate: rules",
     )
     near = _once(work / "near_duplicates.parquet", lambda: _near_duplicates(work, params, executor))
+    for done_with in ("bands", "near"):  # disk: the signatures and routed texts are not read again
+        shutil.rmtree(work / done_with, ignore_errors=True)
     splits = _once(work / "splits.parquet", lambda: _splits(work, near, params, spill_memory))
     finished = run_tasks(
         [Task(f"{k:05d}", _finish_task, (k, params, work)) for k in range(n)],

@@ -4,8 +4,7 @@ band keys leave the shards, and texts travel only to where a candidate pair is c
     candidates   DuckDB over every shard's band rows: each LSH bucket's earliest post paired
                  with every other post in it (spilling to disk past `compute.spill_memory`)
     route        per shard (a task): the texts of its posts that are in a candidate pair, sent to
-                 the block of the pair's first post (a stable hash), the other post's text with
-                 the pair
+                 the block of the pair's first post (a stable hash), each text once per block
     compare      per block (a task): exact shingle Jaccard of every pair, each first text hashed
                  once for all its pairs; only pairs at the threshold are written
     groups       confirmed pairs -> groups -> each group keeps its earliest post; the Jaccard of
@@ -139,32 +138,38 @@ def _scores(
         executor,
         "curate: near-duplicates, compare",
     )
+    shutil.rmtree(folder / "routed", ignore_errors=True)  # the texts again: every block is compared
     scored = sorted((folder / "scores").glob("*.parquet"))
     return pl.concat([pl.DataFrame(schema=_SCORES), *(pl.read_parquet(p) for p in scored)])
 
 
 def _route_task(shard: int, stage: Path, folder: Path, blocks: int) -> dict:
-    """Shard `shard`'s texts in candidate pairs, to the block of each pair's first post."""
+    """Shard `shard`'s side of the candidate pairs, to the block of each pair's first post: the
+    pairs whose other post is here, and each text here that a block needs, once per block."""
     wanted = {}
     for side in ("other", "first"):
         part = folder / "wanted" / side / f"shard={shard}"
         wanted[side] = pl.read_parquet(part, hive_partitioning=False) if part.exists() else None
-    ids = [w.get_column(side) for side, w in wanted.items() if w is not None]
     out = folder / "routed" / f"{shard:05d}"
-    if not ids:
+    needed = []  # (first, post_id): this shard's post_id is compared in the block of `first`
+    if wanted["other"] is not None:
+        _by_block(wanted["other"].select("first", "other"), blocks, out, "pairs")
+        needed.append(wanted["other"].select("first", post_id="other"))
+    if wanted["first"] is not None:
+        needed.append(wanted["first"].select("first", post_id="first"))
+    if not needed:
         return {}
+    needed = pl.concat(needed).with_columns(block=pl.Series(shard_of(pl.concat(needed)["first"], blocks)))
+    needed = needed.select("block", "post_id").unique()
     texts = (
         pl.scan_parquet(stage)
         .select("post_id", "text")
-        .filter(pl.col("post_id").is_in(pl.concat(ids).unique().implode()))
+        .filter(pl.col("post_id").is_in(needed.get_column("post_id").unique().implode()))
         .collect()
     )
-    if wanted["other"] is not None:
-        routed = wanted["other"].join(texts, left_on="other", right_on="post_id", maintain_order="left")
-        _by_block(routed.select("first", "other", other_text="text"), blocks, out, "pairs")
-    if wanted["first"] is not None:
-        firsts = wanted["first"].join(texts, left_on="first", right_on="post_id", maintain_order="left")
-        _by_block(firsts.select("first", "text"), blocks, out, "firsts")
+    routed = needed.join(texts, on="post_id")
+    for (b,), part in routed.partition_by("block", as_dict=True).items():
+        write_table(part.drop("block").sort("post_id"), out / f"texts-{b:05d}.parquet")
     return {}
 
 
@@ -179,13 +184,15 @@ def _compare_task(block: int, folder: Path, shingle: int, at_least: float) -> di
     if not pairs:
         return {}
     found = pl.concat([pl.read_parquet(p) for p in pairs])
-    firsts = pl.concat([pl.read_parquet(p) for p in sorted(folder.glob(f"routed/*/firsts-{block:05d}.parquet"))])
-    row = firsts.select("first").with_row_index("_i")
-    first = (
-        found.select("first").join(row, on="first", maintain_order="left").get_column("_i").to_numpy().astype(np.int64)
-    )
-    b = TextBytes.of(pl.concat([firsts.get_column("text"), found.get_column("other_text")]))
-    other = np.arange(len(firsts), len(firsts) + len(found), dtype=np.int64)
+    texts = pl.concat([pl.read_parquet(p) for p in sorted(folder.glob(f"routed/*/texts-{block:05d}.parquet"))])
+    row = texts.select("post_id").with_row_index("_i")
+
+    def index(column: str) -> np.ndarray:
+        joined = found.select(column).join(row, left_on=column, right_on="post_id", maintain_order="left")
+        return joined.get_column("_i").to_numpy().astype(np.int64)
+
+    first, other = index("first"), index("other")
+    b = TextBytes.of(texts.get_column("text"))
     order = np.argsort(first, kind="stable")  # the kernel hashes a first text once per run of it
     score = np.empty(len(first), dtype=np.float64)
     score[order] = pair_jaccard(b.data, b.starts, b.ends, shingle, first[order], other[order])

@@ -49,8 +49,17 @@ def user_errors(fn):
             if exc.errno != errno.ENOSPC:
                 raise
             raise click.ClickException(f"no space left on the device writing {exc.filename or 'an output'}") from None
+        except Exception as exc:
+            # Polars, Arrow and DuckDB report a full disk as their own errors, with the OS's words.
+            if "No space left on device" not in str(exc):
+                raise
+            raise click.ClickException(f"no space left on the device ({type(exc).__name__}: {_first_line(exc)})") from None
 
     return wrapper
+
+
+def _first_line(exc: Exception) -> str:
+    return next((line.strip() for line in str(exc).splitlines() if "No space left" in line), str(exc)[:200])
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

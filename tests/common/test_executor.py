@@ -18,6 +18,13 @@ def square(n: int, log: Path) -> dict:
     return {"n": n, "square": n * n, "pid": os.getpid()}
 
 
+def write_to_a_full_disk(n: int, log: Path) -> dict:
+    import polars as pl
+
+    pl.DataFrame({"n": [n] * 10_000}).write_parquet("/dev/full")  # a real ENOSPC, as Polars reports it
+    return {}
+
+
 def fail_on(n: int, bad: int, log: Path) -> dict:
     if n == bad:
         raise ValueError(f"task {n} broke")
@@ -61,6 +68,14 @@ def test_later_phases_reuse_the_pool_and_a_failed_phase_leaves_none(tmp_path):
     after = {r["pid"] for r in run_tasks(tasks(log), tmp_path / "d", two, "squares")}
     assert not after & first  # a fresh pool after the failure
     assert sorted(p.name for p in (tmp_path / "d").iterdir()) == [f"{i:05d}.done" for i in range(6)]
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_full_disk_is_one_line_whatever_library_wrote(tmp_path, workers):
+    with pytest.raises(InputError, match=r"^no space left on the device writing task 00000's files$"):
+        run_tasks(tasks(tmp_path / "log", 1, write_to_a_full_disk), tmp_path / "p", ExecutorParams(workers=workers), "w")
+    assert not list((tmp_path / "p").glob("*.done"))  # nothing marked done
 
 
 @pytest.mark.parametrize(

@@ -123,3 +123,20 @@ def test_output_paths_that_cannot_be_written_are_one_line(project):
 def test_curate_given_a_file_that_is_not_parquet_is_one_line(project):
     (project / "posts.parquet").write_text("user,text\nbob,hi\n")
     _one_line_error(run_stage(project, "curate", "posts.parquet"), "is not a readable Parquet table")
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+def test_a_full_disk_reported_by_polars_is_one_line():
+    import click
+    import polars as pl
+
+    from pipeline.cli import user_errors
+
+    @user_errors
+    def write():
+        pl.DataFrame({"n": list(range(10_000))}).write_parquet("/dev/full")
+
+    with pytest.raises(click.ClickException) as caught:
+        write()
+    assert caught.value.message.startswith("no space left on the device (ComputeError: ")
+    assert "\n" not in caught.value.message and "os error 28" in caught.value.message
