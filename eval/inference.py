@@ -35,7 +35,9 @@ def generate(
     if not (Path(model_dir) / "config.json").exists():
         raise InputError(f"{model_dir} is not a model folder (train one with dvc repro, or pass --model)")
     with LLMSession(llm, "generate", cache_path) as session:
-        outcome = session.runner.run(draft_role(baseline), [{"id": "request", "instruction": instruction}], progress=False)[0]
+        outcome = session.runner.run(
+            draft_role(baseline), [{"id": "request", "instruction": instruction}], progress=False
+        )[0]
     if outcome.output is None:
         raise InputError(f"the LLM's draft failed ({outcome.error}): {outcome.detail}")
     reference = "\n\n".join(r.strip() for r in references if r.strip())

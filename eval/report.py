@@ -32,7 +32,11 @@ COLUMNS = [  # (metrics key, heading, digits)
     ("words", "words", 0),
 ]
 EXAMPLES = 3
-ABLATION_ARMS = [("own", "own (the author's earlier post)"), ("shuffled", "shuffled (another user's post)"), ("none", "none")]
+ABLATION_ARMS = [
+    ("own", "own (the author's earlier post)"),
+    ("shuffled", "shuffled (another user's post)"),
+    ("none", "none"),
+]
 ABLATION_KEYS = [("rougeL", "ROUGE-L"), ("bleu", "BLEU (per target)"), ("style_sim", "style sim.")]
 
 PAGE = """<!doctype html>

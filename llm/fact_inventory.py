@@ -57,6 +57,7 @@ _COMMON_WORDS = """a an the i i'm i've i'd i'll it it's its this that these thos
     however anyway maybe perhaps sure here please note see let us me mr mrs ms dr
     btw imo imho fwiw afaik iirc fyi lol rofl lmao omg wtf ps"""
 _COMMON = set(_COMMON_WORDS.split())
+COMMON_WORDS = frozenset(_COMMON)  # for llm/skeleton.py: words that carry voice, not content
 # Words that open a sentence before a name ("Because Hamza ...", "Even RH ...").
 _OPENER_WORDS = """because even under after before since while although though unless until like unlike
     without about above below over into onto against between through during via plus both either neither every
@@ -65,6 +66,7 @@ _OPENER_WORDS = """because even under after before since while although though u
 _OPENERS = _COMMON | set(_OPENER_WORDS.split())
 _NUMBERS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen"
 _NUMBER_WORDS = [*_NUMBERS.split(), "seventeen", "eighteen", "nineteen", "twenty"]
+NUMBER_WORDS = frozenset(_NUMBER_WORDS)  # matched as the digits they stand for: facts
 _WORD_NUMBER = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b")
 # Where a sentence starts: after its end (a closing quote or bracket may follow) or a line break,
 # with opening quotes, brackets, bullets, a list's number or a sign-off dash before the word.

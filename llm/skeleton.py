@@ -31,7 +31,7 @@ import functools
 import regex
 
 from curation.words import WORD_PATTERN
-from llm.fact_inventory import _COMMON, _NUMBER_WORDS, fact_spans
+from llm.fact_inventory import COMMON_WORDS, NUMBER_WORDS, fact_spans
 
 # A sentence ends at a run of end marks before a space (or the text's end), or at a blank line.
 _TOKEN = regex.compile(rf"(?P<word>{WORD_PATTERN})|(?P<end>[.!?]+(?=\s|$)|[。！？]+|\n[ \t]*\n)", regex.V1)
@@ -46,7 +46,7 @@ def _dropped() -> frozenset[str]:
     """Function words and voice words: a library's stop words, less negations and number words."""
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-    return frozenset((ENGLISH_STOP_WORDS | _COMMON) - _NEGATIONS - set(_NUMBER_WORDS))
+    return frozenset((ENGLISH_STOP_WORDS | COMMON_WORDS) - _NEGATIONS - NUMBER_WORDS)
 
 
 def _content(word: str) -> str | None:

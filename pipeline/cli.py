@@ -53,7 +53,9 @@ def user_errors(fn):
             # Polars, Arrow and DuckDB report a full disk as their own errors, with the OS's words.
             if "No space left on device" not in str(exc):
                 raise
-            raise click.ClickException(f"no space left on the device ({type(exc).__name__}: {_first_line(exc)})") from None
+            raise click.ClickException(
+                f"no space left on the device ({type(exc).__name__}: {_first_line(exc)})"
+            ) from None
 
     return wrapper
 

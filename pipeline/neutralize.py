@@ -106,10 +106,12 @@ def main(
         style = StyleProbe(require_filter(style_filter), score.scorer, score.precision)
     # Every baseline's raw answer on the targets that were answered: side by side with the run's.
     answered = [i for i in items if i["id"] in answers]
-    baselines = {
-        b: inverse_metrics(rows({i["id"]: json.loads(roles(b)[0].baseline(i)) for i in answered}), len(answered), style, meaning)
-        for b in BASELINES
-    }
+    baselines = {}
+    for baseline_name in BASELINES:
+        answer = roles(baseline_name)[0].baseline
+        baselines[baseline_name] = inverse_metrics(
+            rows({i["id"]: json.loads(answer(i)) for i in answered}), len(answered), style, meaning
+        )
     quality = inverse_metrics(rows(answers), len(items), style, meaning)
     metrics = {
         "selected_targets": len(targets),

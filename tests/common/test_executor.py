@@ -74,7 +74,9 @@ def test_later_phases_reuse_the_pool_and_a_failed_phase_leaves_none(tmp_path):
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_full_disk_is_one_line_whatever_library_wrote(tmp_path, workers):
     with pytest.raises(InputError, match=r"^no space left on the device writing task 00000's files$"):
-        run_tasks(tasks(tmp_path / "log", 1, write_to_a_full_disk), tmp_path / "p", ExecutorParams(workers=workers), "w")
+        run_tasks(
+            tasks(tmp_path / "log", 1, write_to_a_full_disk), tmp_path / "p", ExecutorParams(workers=workers), "w"
+        )
     assert not list((tmp_path / "p").glob("*.done"))  # nothing marked done
 
 

@@ -20,6 +20,8 @@ def test_roles_parse_one_field_and_the_baselines_only_restate_the_instruction():
 def test_the_no_model_draft_has_the_form_s_sft_trained_on():
     item = {"instruction": "Then Dmitri said the meetup moves to Friday 7 pm at the Old Mill. Bring cake!"}
     skeletal = collaborate.draft_role("skeleton")
-    assert json.loads(skeletal.baseline(item))["neutral"] == "Dmitri said meetup moves Friday 7 pm Old Mill | bring cake"
+    assert (
+        json.loads(skeletal.baseline(item))["neutral"] == "Dmitri said meetup moves Friday 7 pm Old Mill | bring cake"
+    )
     assert json.loads(collaborate.draft_role("extractive").baseline(item))["neutral"] == item["instruction"]
     assert skeletal.name == "draft" and skeletal.version == collaborate.DRAFT.version

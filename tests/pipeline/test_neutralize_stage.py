@@ -95,6 +95,8 @@ def test_neutralize_end_to_end_through_a_real_llama_cpp_server(tmp_path):
     assert all(row["summary"] and row["neutral"] for row in neutral.iter_rows(named=True))
     assert metrics["quality"]["accepted_rate"] == round(neutral.height / 3, 4)
     assert metrics["quality"]["valid_json_rate"] >= metrics["quality"]["accepted_rate"]
-    assert {b: q["targets"] for b, q in metrics["baselines"].items()} == dict.fromkeys(BASELINES, metrics["quality"]["targets"])
+    assert {b: q["targets"] for b, q in metrics["baselines"].items()} == dict.fromkeys(
+        BASELINES, metrics["quality"]["targets"]
+    )
     calls = pl.read_parquet(tmp_path / "out" / "llm_calls.parquet")
     assert set(calls["backend"]) == {"llamacpp"}
