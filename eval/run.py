@@ -9,16 +9,16 @@ from pathlib import Path
 
 import numpy as np
 
-from common.generate import Generator, SamplingParams
 from common.device import batch_size
-from style.embeddings import encode, load_model
+from common.generate import Generator, SamplingParams
 from eval import scoring
 from eval.reference_ablation import reference_ablation
 from eval.systems import SMALL, EvalParams, small_prompt
 from llm.roles import factcheck
 from llm.roles.collaborate import DRAFT, WRITE
-from llm.types import Role
 from llm.session import LLMSession
+from llm.types import Role
+from style.embeddings import encode, load_model
 from training.sft_data import SFTDataParams
 
 

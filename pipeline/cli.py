@@ -132,8 +132,8 @@ def train_filter(articles_path, model_out, metrics_path, live_dir, curve_path, p
 
     Example: sag train-filter outputs/curate/articles.parquet models/style_filter metrics/filter.json plots/filter plots/filter_reliability.csv
     """
-    from style.filter import MEASURED
     from pipeline import train_filter as stage
+    from style.filter import MEASURED
 
     m = stage.main(articles_path, model_out, metrics_path, live_dir, curve_path, params_path)
     for name in MEASURED:

@@ -60,14 +60,14 @@ def main(
 
     from common.errors import InputError, NotEnoughData
     from common.models import plain_model_dir
-    from style.embeddings import resolve_model
-    from style.scorer import require_embedder
     from eval.run import evaluate, model_keys
     from eval.systems import EvalParams, evaluation_targets
     from llm.inverse_generation import NeutralizeParams
     from llm.roles.collaborate import draft_role
     from llm.session import LLMSession
     from llm.types import LLMParams
+    from style.embeddings import resolve_model
+    from style.scorer import require_embedder
     from training.sft import SFTParams
     from training.sft_data import SFTDataParams
 

@@ -49,7 +49,6 @@ def main(
 
     import polars as pl
 
-    from style.pairs import ScoreParams
     from llm.faithful_rewrite import faithful_rewrites
     from llm.inverse_generation import NeutralizeParams, StyleProbe, choose_targets, inverse_metrics
     from llm.meaning_coverage import MeaningCoverage
@@ -57,6 +56,7 @@ def main(
     from llm.session import LLMSession
     from llm.types import LLMParams
     from pipeline.filter_params import FILTER_STAGES
+    from style.pairs import ScoreParams
 
     llm = build(LLMParams, "llm", params_path)
     params = build(NeutralizeParams, "neutralize", params_path)
