@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import atexit
 import concurrent.futures
+import ctypes
 import errno
+import functools
+import gc
 import json
 import logging
 import multiprocessing
@@ -118,14 +121,18 @@ def _call(task: Task) -> dict:
 def _release_memory() -> None:
     """Give the task's freed memory back to the system: a pool's worker lives on, idle, beside the
     next phase's memory (glibc keeps freed pages otherwise; elsewhere nothing to do)."""
-    import ctypes
-    import gc
-
     gc.collect()
+    if (trim := _malloc_trim()) is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim():
+    """glibc's malloc_trim, loaded once per process; None where there is no glibc."""
     try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        return ctypes.CDLL("libc.so.6").malloc_trim
     except (OSError, AttributeError):
-        pass
+        return None
 
 
 _pools: dict[int, concurrent.futures.ProcessPoolExecutor] = {}

@@ -159,8 +159,8 @@ def _route_task(shard: int, stage: Path, folder: Path, blocks: int) -> dict:
         needed.append(wanted["first"].select("first", post_id="first"))
     if not needed:
         return {}
-    needed = pl.concat(needed).with_columns(block=pl.Series(shard_of(pl.concat(needed)["first"], blocks)))
-    needed = needed.select("block", "post_id").unique()
+    needed = pl.concat(needed)
+    needed = needed.select(block=pl.Series(shard_of(needed.get_column("first"), blocks)), post_id="post_id").unique()
     texts = (
         pl.scan_parquet(stage)
         .select("post_id", "text")
