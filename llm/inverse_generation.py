@@ -3,7 +3,8 @@
   valid_json_rate  answers that parsed (exact keys, non-empty) / targets asked
   accepted_rate    answers that also passed verification (llm/faithful_rewrite.py) / targets asked
   facts_kept       share of the article's fact inventory (llm/fact_inventory.py) the neutral text states
-  summary_facts_kept  the same for the summary (a few sentences: it keeps the key ones only)
+  summary_facts_kept  the same for the summary (a few sentences: it keeps the key ones only), over
+                   the accepted answers (only those are summarised)
   facts_invented   facts in summary or neutral the article does not state, per target
   copy_ratio       ROUGE-L F1 of neutral vs article: 1 = a copy, the inverse generation did nothing
   style_removed    the style filter's same-author probability of (reference, article) minus that of
@@ -119,7 +120,8 @@ def inverse_metrics(rows: list[dict], asked: int, style: StyleProbe | None = Non
         "valid_json_rate": round(len(rows) / asked, 4) if asked else None,
         "accepted_rate": round(accepted / asked, 4) if asked else None,
         "facts_kept": _mean(k for k, _, _ in scores),
-        "summary_facts_kept": _mean(k for _, k, _ in scores),
+        # a rejected rewrite is never summarised (its summary is empty): over the summarised ones
+        "summary_facts_kept": _mean(k for (_, k, _), r in zip(scores, rows, strict=True) if r["summary"]),
         "facts_invented_per_target": _mean(i for _, _, i in scores),
         "targets_with_invented_facts": round(sum(i > 0 for _, _, i in scores) / len(rows), 4) if rows else None,
         "copy_ratio": _mean(copy_ratios([(r["neutral"], r["article"]) for r in rows])),

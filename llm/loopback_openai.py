@@ -31,12 +31,14 @@ class Reply:
 
 
 def echo_neutral(request: dict) -> Reply:
-    """A well-formed neutralize answer built from the post in the last user message."""
+    """A well-formed neutralize answer (or summarize answer: the system prompt asks for a summary
+    only) built from the post in the last user message."""
     prompt = request["messages"][-1]["content"]
     match = re.search(r"<post>\n(.*)\n</post>", prompt, re.DOTALL)
     post = match.group(1) if match else prompt
-    first = post.split(".")[0][:200]
-    return Reply(json.dumps({"summary": f"Summary: {first}.", "neutral": " ".join(post.split())}))
+    if '"neutral":' not in request["messages"][0]["content"]:
+        return Reply(json.dumps({"summary": f"Summary: {post.split('.')[0][:200]}."}))
+    return Reply(json.dumps({"neutral": " ".join(post.split())}))
 
 
 def _between(text: str, tag: str) -> str:

@@ -340,6 +340,25 @@ def report(metrics_path, outputs_path, out_path, neutral_dir, articles):
     click.echo(f"report: {out_path}")
 
 
+@main.command("compare-neutral")
+@click.argument("runs", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--articles", required=True, type=click.Path(path_type=Path), help="curate's articles.parquet")
+@click.option("--out", "out_path", required=True, type=click.Path(path_type=Path), help="the HTML page to write")
+@user_errors
+def compare_neutral(runs, articles, out_path):
+    """Compare runs of the pipeline that differ in their neutral input (make repro-llm keeps one folder
+    per run): the neutral texts' measures, every system's scores on the test targets all runs
+    evaluated with paired intervals against the first run, and three targets' neutral texts.
+
+    Example: sag compare-neutral reports/real_llm/skeleton reports/real_llm/extractive reports/real_llm/model
+    --articles outputs/curate/articles.parquet --out reports/real_llm/report.html
+    """
+    from eval.neutral_comparison import write_comparison
+
+    write_comparison(list(runs), articles, out_path)
+    click.echo(f"compare-neutral: {out_path}")
+
+
 @main.command()
 @click.option("--instruction", "-i", required=True, help="What to write about, with its key facts.")
 @click.option("--reference", "-r", "references", multiple=True, help="A style reference text (repeatable).")

@@ -1,4 +1,4 @@
-"""`neutralize` stage: a summary and a neutral rewrite of every target article in selected_pairs.
+"""`neutralize` stage: a neutral rewrite and a summary of every target article in selected_pairs.
 
     sag neutralize outputs/select/selected_pairs.parquet outputs/curate/articles.parquet outputs/neutralize metrics/neutralize.json --style-filter models/style_filter
 
@@ -44,7 +44,6 @@ def main(
     params_path: Path,
     style_filter: Path | None = None,
 ) -> dict:
-    import json
     from collections import Counter
 
     import polars as pl
@@ -52,7 +51,7 @@ def main(
     from llm.faithful_rewrite import faithful_rewrites
     from llm.inverse_generation import NeutralizeParams, StyleProbe, choose_targets, inverse_metrics
     from llm.meaning_coverage import MeaningCoverage
-    from llm.roles.neutralize import BASELINES, ROLE, roles
+    from llm.roles.neutralize import BASELINES, ROLE, baseline_answer
     from llm.session import LLMSession
     from llm.types import LLMParams
     from pipeline.filter_params import FILTER_STAGES
@@ -108,9 +107,8 @@ def main(
     answered = [i for i in items if i["id"] in answers]
     baselines = {}
     for baseline_name in BASELINES:
-        answer = roles(baseline_name)[0].baseline
         baselines[baseline_name] = inverse_metrics(
-            rows({i["id"]: json.loads(answer(i)) for i in answered}), len(answered), style, meaning
+            rows({i["id"]: baseline_answer(baseline_name, i) for i in answered}), len(answered), style, meaning
         )
     quality = inverse_metrics(rows(answers), len(items), style, meaning)
     metrics = {
@@ -119,8 +117,9 @@ def main(
         "missing_articles": sum(t not in present for t in targets.to_list()),
         "targets": len(items),
         "neutralized": len(done),
-        # targets with a failure row (an article whose repair call also failed has two rows)
-        "failed": len({f["input_id"] for f in session.failures}),
+        # targets not neutralized (one may have two failure rows: its repair call failed too); a
+        # summary_* reason is a summary call that failed for a neutralized article
+        "failed": len({f["input_id"] for f in session.failures} - set(done)),
         "failure_reasons": dict(sorted(Counter(f["reason"] for f in session.failures).items())),
         "repaired_chunks": sum(v["repaired"] for v in answers.values()),
         "dropped_sentences": sum(v["dropped"] for v in answers.values()),

@@ -1,14 +1,15 @@
-"""Inverse generation (SAG step 3): for a target article, a summary holding every key fact and a
-neutral rewrite that keeps the facts but drops the style.
+"""Inverse generation (SAG step 3): for a target article, a neutral rewrite that keeps the facts but
+drops the style (ROLE, asked per chunk of the article), and one summary of its key facts (SUMMARIZE,
+asked once per article: a summary per chunk was about 30% of a small model's generated tokens).
 
-The role is pure: `format_input` renders the versioned template with the text's fact checklist
-(llm/fact_inventory.py), `parse_output` accepts exactly one JSON object with two non-empty strings,
-and the no-model baselines answer without a model (`neutralize.baseline`): `skeleton` (default) is
-the article's content skeleton (llm/skeleton.py: facts and content words, no voice), `extractive`
-the article less emoticons, slang markers and unusual punctuation (nearly a copy); both summarise
-with the first sentences richest in numbers and names. `ADD_FACTS` asks again once, in the same
-conversation, for sentences stating the facts the first answer left out (llm/faithful_rewrite.py).
-`roles(baseline)` gives the pair whose baseline is the one asked for.
+The roles are pure: `format_input` renders the versioned template with the text's fact checklist
+(llm/fact_inventory.py), the parsers accept exactly one JSON object with the role's non-empty
+string field, and the no-model baselines answer without a model (`neutralize.baseline`):
+`skeleton` (default) is the article's content skeleton (llm/skeleton.py: facts and content words,
+no voice), `extractive` the article less emoticons, slang markers and unusual punctuation (nearly a
+copy); both summarise with the sentences richest in numbers and names. `ADD_FACTS` asks again once,
+in the same conversation, for sentences stating the facts the first answer left out
+(llm/faithful_rewrite.py). `roles(baseline)` gives the pair whose baseline is the one asked for.
 """
 
 from __future__ import annotations
@@ -24,13 +25,16 @@ from llm.skeleton import skeleton
 from llm.types import Role, template_version
 
 TEMPLATE = Path(__file__).parents[1] / "prompts" / "neutralize.txt"
-FIELDS = ("summary", "neutral")
-SCHEMA = {
-    "type": "object",
-    "properties": {name: {"type": "string", "minLength": 1} for name in FIELDS},
-    "required": list(FIELDS),
-    "additionalProperties": False,
-}
+SUMMARY_TEMPLATE = Path(__file__).parents[1] / "prompts" / "summarize.txt"
+
+
+def _schema(field: str) -> dict:
+    return {
+        "type": "object",
+        "properties": {field: {"type": "string", "minLength": 1}},
+        "required": [field],
+        "additionalProperties": False,
+    }
 
 
 def format_input(item: dict) -> list[dict]:
@@ -41,6 +45,16 @@ def format_input(item: dict) -> list[dict]:
     checklist = fence(" | ".join(item.get("facts") or ()) or "(none)", "post")
     content = user.format(title=title, text=body, facts=checklist)
     return [{"role": "system", "content": system}, {"role": "user", "content": content}]
+
+
+def format_summary(item: dict) -> list[dict]:
+    """The whole article (title and text), no checklist: a summary states the key facts only."""
+    system, user = read_template(SUMMARY_TEMPLATE)
+    title = fence(" ".join((item.get("title") or "").split()), "post")
+    return [
+        {"role": "system", "content": system},
+        {"role": "user", "content": user.format(title=title, text=fence(item["text"], "post"))},
+    ]
 
 
 def format_addition(item: dict) -> list[dict]:
@@ -71,8 +85,12 @@ def _strict(text: str, fields: tuple[str, ...]) -> dict:
 
 
 def parse_output(text: str) -> dict:
-    """Exactly one JSON object with non-empty string fields summary and neutral; else ValueError."""
-    return _strict(text, FIELDS)
+    """Exactly one JSON object with the non-empty string field neutral; else ValueError."""
+    return _strict(text, ("neutral",))
+
+
+def parse_summary(text: str) -> dict:
+    return _strict(text, ("summary",))
 
 
 def parse_addition(text: str) -> dict:
@@ -88,26 +106,35 @@ _REPEATED_PUNCT = re.compile(r"([!?,])\1+")  # "!!!" -> "!"; an ellipsis stays
 _DECORATION = re.compile(r"[*_~#=]{2,}|[\U0001F000-\U0001FAFF\u2600-\u27BF]")
 
 
-def extractive_answer(item: dict) -> str:
-    text = " ".join(item["text"].split())
+def _without_markers(text: str) -> str:
+    text = " ".join(text.split())
     neutral = _DECORATION.sub("", _SLANG.sub("", _EMOTICON.sub("", text)))
-    neutral = _REPEATED_PUNCT.sub(r"\1", neutral)
-    neutral = " ".join(neutral.split())
+    return " ".join(_REPEATED_PUNCT.sub(r"\1", neutral).split())
+
+
+def extractive_answer(item: dict) -> str:
+    """The article less emoticons, slang markers and decoration (nearly a copy)."""
+    return json.dumps({"neutral": _without_markers(item["text"]) or " ".join(item["text"].split())}, ensure_ascii=False)
+
+
+def extractive_summary(item: dict) -> str:
+    """The three sentences richest in numbers and names, in the article's order."""
+    neutral = _without_markers(item["text"])
     sentences = [s for s in _SENTENCE.split(neutral) if s]
 
     def facts(sentence: str) -> int:  # digits and capitalised words not at the start
         return len(re.findall(r"\d+", sentence)) + len(re.findall(r"(?<!^)(?<![.!?] )\b[A-Z][a-z]+", sentence))
 
     ranked = sorted(range(len(sentences)), key=lambda i: (-facts(sentences[i]), i))[:3]
-    summary = " ".join(sentences[i] for i in sorted(ranked)) or neutral[:300]
-    return json.dumps({"summary": summary, "neutral": neutral or text}, ensure_ascii=False)
+    summary = " ".join(sentences[i] for i in sorted(ranked)) or neutral[:300] or " ".join(item["text"].split())
+    return json.dumps({"summary": summary}, ensure_ascii=False)
 
 
 def skeleton_answer(item: dict) -> str:
-    """The extractive summary, and the article's content skeleton as the neutral text."""
-    summary = json.loads(extractive_answer(item))["summary"]
-    # An article of function words only has no skeleton: its summary stands in (never empty).
-    return json.dumps({"summary": summary, "neutral": skeleton(item["text"]) or summary}, ensure_ascii=False)
+    """The article's content skeleton."""
+    # An article of function words only has no skeleton: its extractive summary stands in (never empty).
+    neutral = skeleton(item["text"]) or json.loads(extractive_summary(item))["summary"]
+    return json.dumps({"neutral": neutral}, ensure_ascii=False)
 
 
 ROLE = Role(
@@ -116,7 +143,16 @@ ROLE = Role(
     format_input=format_input,
     parse_output=parse_output,
     baseline=extractive_answer,
-    schema=SCHEMA,
+    schema=_schema("neutral"),
+)
+# The same backend (role `neutralize`), asked once per whole article; every baseline summarises alike.
+SUMMARIZE = Role(
+    name="neutralize",
+    version=template_version(SUMMARY_TEMPLATE),
+    format_input=format_summary,
+    parse_output=parse_summary,
+    baseline=extractive_summary,
+    schema=_schema("summary"),
 )
 
 
@@ -133,12 +169,7 @@ ADD_FACTS = Role(
     format_input=format_addition,
     parse_output=parse_addition,
     baseline=extractive_addition,
-    schema={
-        "type": "object",
-        "properties": {"sentences": {"type": "string", "minLength": 1}},
-        "required": ["sentences"],
-        "additionalProperties": False,
-    },
+    schema=_schema("sentences"),
 )
 
 
@@ -149,6 +180,11 @@ def skeleton_addition(item: dict) -> str:
 
 
 BASELINES = ("skeleton", "extractive")
+
+
+def baseline_answer(baseline: str, item: dict) -> dict:
+    """{summary, neutral} that this no-model baseline gives a whole article."""
+    return json.loads(extractive_summary(item)) | json.loads(roles(baseline)[0].baseline(item))
 
 
 def roles(baseline: str) -> tuple[Role, Role]:

@@ -9,8 +9,8 @@ import pytest
 
 from eval.reference_ablation import reference_ablation
 from eval.report import write_report
+from tests.browser import open_page
 
-CHROMIUM = Path("/usr/bin/chromium")
 SYSTEM = {
     "n": 2,
     "rouge1": 30.0,
@@ -85,32 +85,10 @@ def test_the_page_holds_every_section_and_escapes_outputs(report):
 
 
 def test_the_page_renders_in_headless_chromium_without_console_errors(report, tmp_path):
-    assert CHROMIUM.exists(), "Chromium is missing: `make browser` (part of `make test`) installs Debian's chromium"
-    from playwright.sync_api import sync_playwright
+    def inspect(page):
+        return page.locator("table").first.locator("tr").count(), page.locator("svg").first.bounding_box()
 
-    errors = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        requests = []
-        page.on("request", lambda r: requests.append(r.url))
-        page.goto(report.as_uri())
-        rows = page.locator("table").first.locator("tr").count()
-        svg_box = page.locator("svg").first.bounding_box()
-        page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
-        browser.close()
+    errors, requests, (rows, svg_box) = open_page(report, inspect, tmp_path / "report.png")
     assert errors == []
     assert requests == [report.as_uri()]  # self-contained: nothing else is fetched
     assert rows == 3 and svg_box["width"] > 100 and svg_box["height"] > 100

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from llm.roles.neutralize import ROLE, extractive_answer, format_input, parse_output
+from llm.roles.neutralize import ROLE, extractive_answer, extractive_summary, format_input, parse_output, parse_summary
 
 ITEM = {
     "id": "p1",
@@ -31,27 +31,28 @@ def test_no_spelling_of_the_delimiters_closes_the_frame_in_text_or_title(closing
 @pytest.mark.parametrize(
     "answer",
     [
-        '{"summary": "s", "neutral": "n"}',
-        '```json\n{"summary": "s", "neutral": "n"}\n```',
-        '  {"neutral": "n", "summary": "s"}  ',
-        'Sure! Here it is: {"summary": "s", "neutral": "n"}',  # what small real models do
-        'Here you go:\n```json\n{"summary": "s", "neutral": "n"}\n```\nHope it helps.',
+        '{"neutral": "n"}',
+        '```json\n{"neutral": "n"}\n```',
+        '  {"neutral": "n"}  ',
+        'Sure! Here it is: {"neutral": "n"}',  # what small real models do
+        'Here you go:\n```json\n{"neutral": "n"}\n```\nHope it helps.',
     ],
 )
 def test_parse_accepts_clean_answers(answer):
-    assert parse_output(answer) == {"summary": "s", "neutral": "n"}
+    assert parse_output(answer) == {"neutral": "n"}
+    assert parse_summary(answer.replace("neutral", "summary")) == {"summary": "n"}
 
 
 @pytest.mark.parametrize(
     "answer, reason",
     [
-        ('{"summary": "s", "neutral": "n", "summary": "t"}', "duplicate key"),
-        ('{"summary": "s", "neutral": "n"', "not JSON"),  # truncated
-        ('["s", "n"]', "not an object"),
+        ('{"neutral": "n", "neutral": "t"}', "duplicate key"),
+        ('{"neutral": "n"', "not JSON"),  # truncated
+        ('["n"]', "not an object"),
         ('{"summary": "s"}', "expected exactly"),
-        ('{"summary": "s", "neutral": "n", "extra": 1}', "expected exactly"),
-        ('{"summary": "", "neutral": "n"}', "non-empty"),
-        ('{"summary": 3, "neutral": "n"}', "non-empty string"),
+        ('{"summary": "s", "neutral": "n"}', "expected exactly"),  # a summary is asked once per article
+        ('{"neutral": ""}', "non-empty"),
+        ('{"neutral": 3}', "non-empty string"),
         ("X", "not JSON"),
     ],
 )
@@ -61,7 +62,7 @@ def test_parse_rejects_noisy_and_invalid_answers_with_a_reason(answer, reason):
 
 
 def test_extractive_baseline_keeps_facts_and_drops_style_markers():
-    out = parse_output(extractive_answer(ITEM))
+    out = parse_output(extractive_answer(ITEM)) | parse_summary(extractive_summary(ITEM))
     for fact in ("Dell", "$1,299", "3 March", "Jane", "Dublin"):
         assert fact in out["neutral"] and fact in out["summary"]
     assert "lol" not in out["neutral"] and ":)" not in out["neutral"] and "!!!" not in out["neutral"]
