@@ -80,7 +80,7 @@ browser:
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium > /dev/null; }
 
 test: $(STAMP) browser
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q --durations=15
 
 # Ingest + curate on dumps of 1, 3 and 10 times the paper's (1.1, 3.3, 11 GB, generated into
 # benchmarks/.cache/), and the unsharded main on the first: about 20 minutes on 2 cores.

@@ -132,7 +132,7 @@ intervals below are wide, and a difference here is a hint, not a finding.</p>{% 
 <table><tr><th></th>{% for r in runs %}<th>{{ r.name }}</th>{% endfor %}</tr>
 <tr><td>targets asked / verified</td>{% for r in runs %}<td>{{ r.neutralize.targets }} / {{ r.neutralize.neutralized }}</td>{% endfor %}</tr>
 {% for key, head, digits in neutral_rows %}<tr><td>{{ head }}</td>{% for r in runs %}<td>{{ fmt(r.neutralize.quality.get(key), digits) }}</td>{% endfor %}</tr>
-{% endfor %}<tr><td>model calls</td>{% for r in runs %}<td>{{ r.neutralize.calls }}</td>{% endfor %}</tr>
+{% endfor %}<tr><td>calls not answered from the cache (a baseline's cost nothing)</td>{% for r in runs %}<td>{{ r.neutralize.calls }}</td>{% endfor %}</tr>
 <tr><td>generated tokens per target</td>{% for r in runs %}<td>{{ fmt(r.tokens_per_target(), 1) }}</td>{% endfor %}</tr></table>
 <p>Over every answer that parsed, verified or not; only verified texts are trained on. Style removed: the style filter's
 same-author probability of (reference, article) minus that of (reference, neutral text).</p>
@@ -140,6 +140,8 @@ same-author probability of (reference, article) minus that of (reference, neutra
 <table><tr><th>system</th>{% for r in runs %}{% for _, head, _ in scores %}<th>{{ r.name }}: {{ head }}</th>{% endfor %}{% endfor %}</tr>
 {% for s in systems %}<tr><td>{{ s.system }}</td>{% for cell in s.runs %}{% for key, _, digits in scores %}<td>{{ fmt(cell.means[key], digits) }}</td>{% endfor %}{% endfor %}</tr>
 {% endfor %}</table>
+<p>A run's instruction is its own <code>neutralize</code> summary (a model's in a model run) and its test-time draft its own
+<code>draft</code> role's, so a run differs in more than the training texts; without a model, <code>llm</code> returns the instruction.</p>
 {% if systems %}<h3>Against {{ runs[0].name }} (paired bootstrap, 95% interval)</h3>
 <table><tr><th>system</th>{% for r in runs[1:] %}<th>{{ r.name }}: ROUGE-L</th><th>{{ r.name }}: style sim.</th>{% endfor %}</tr>
 {% for s in systems %}<tr><td>{{ s.system }}</td>{% for cell in s.runs[1:] %}{% for key in ("rougeL", "style_sim") %}{% set d = cell.diffs[key] %}<td class="{{ 'sig' if d.significant else '' }}">{{ fmt(d['diff'], 3) }} [{{ fmt(d.low, 3) }}, {{ fmt(d.high, 3) }}]</td>{% endfor %}{% endfor %}</tr>
