@@ -29,6 +29,7 @@ NEUTRAL_ROWS = [  # (neutralize.json key under quality, heading, digits)
     ("meaning_coverage", "meaning coverage", 3),
 ]
 SCORES = [("rougeL", "ROUGE-L", 1), ("style_sim", "style sim.", 3), ("unsupported_facts", "unsupported facts", 2)]
+PAIRED = ("rougeL", "style_sim")  # compared against the first run
 EXAMPLES = 3
 
 
@@ -69,33 +70,32 @@ def common_targets(runs: list[Run]) -> list[str]:
 def system_scores(runs: list[Run], targets: list[str], resamples: int = 1000, seed: int = 0) -> list[dict]:
     """Per system (present in every run): each run's mean scores on `targets`, and each later run's
     paired difference against the first run's."""
-    systems = [s for s in runs[0].outputs["system"].unique(maintain_order=True).to_list()]
-    systems = [s for s in systems if all(s in r.outputs["system"].to_list() for r in runs)]
+    if not targets:
+        return []
+    keys = [k for k, _, _ in SCORES]
     out = []
-    for system in sorted(systems):
-        per_run = []
-        for run in runs:
-            mine = (
-                run.outputs.filter((pl.col("system") == system) & pl.col("target_post_id").is_in(targets))
-                .sort("target_post_id")
-                .select("target_post_id", *[k for k, _, _ in SCORES])
-            )
-            per_run.append(mine)
-        if any(len(m) != len(targets) for m in per_run) or not targets:
+    for system in sorted(set.intersection(*(set(r.outputs["system"].to_list()) for r in runs))):
+        per_run = [
+            run.outputs.filter((pl.col("system") == system) & pl.col("target_post_id").is_in(targets))
+            .sort("target_post_id")
+            .select(pl.col(keys).cast(pl.Float64))
+            for run in runs
+        ]
+        if any(len(m) != len(targets) for m in per_run):
             continue  # a system that failed on some common target: no paired comparison
-        cells = []
-        for run, mine in zip(runs, per_run, strict=True):
-            means = {k: mine[k].cast(pl.Float64).mean() for k, _, _ in SCORES}
-            diffs = {}
-            if run is not runs[0]:
-                for key in ("rougeL", "style_sim"):
-                    diffs[key] = paired_difference(
-                        per_run[0][key].cast(pl.Float64).to_numpy(),
-                        mine[key].cast(pl.Float64).to_numpy(),
-                        resamples,
-                        seed,
-                    )
-            cells.append({"run": run.name, "means": means, "diffs": diffs})
+        first = per_run[0]
+        cells = [
+            {
+                "run": run.name,
+                "means": {k: mine[k].mean() for k in keys},
+                "diffs": {
+                    k: paired_difference(first[k].to_numpy(), mine[k].to_numpy(), resamples, seed)
+                    for k in PAIRED
+                    if run is not runs[0]
+                },
+            }
+            for run, mine in zip(runs, per_run, strict=True)
+        ]
         out.append({"system": system, "n": len(targets), "runs": cells})
     return out
 
@@ -144,7 +144,7 @@ same-author probability of (reference, article) minus that of (reference, neutra
 <code>draft</code> role's, so a run differs in more than the training texts; without a model, <code>llm</code> returns the instruction.</p>
 {% if systems %}<h3>Against {{ runs[0].name }} (paired bootstrap, 95% interval)</h3>
 <table><tr><th>system</th>{% for r in runs[1:] %}<th>{{ r.name }}: ROUGE-L</th><th>{{ r.name }}: style sim.</th>{% endfor %}</tr>
-{% for s in systems %}<tr><td>{{ s.system }}</td>{% for cell in s.runs[1:] %}{% for key in ("rougeL", "style_sim") %}{% set d = cell.diffs[key] %}<td class="{{ 'sig' if d.significant else '' }}">{{ fmt(d['diff'], 3) }} [{{ fmt(d.low, 3) }}, {{ fmt(d.high, 3) }}]</td>{% endfor %}{% endfor %}</tr>
+{% for s in systems %}<tr><td>{{ s.system }}</td>{% for cell in s.runs[1:] %}{% for key in paired %}{% set d = cell.diffs[key] %}<td class="{{ 'sig' if d.significant else '' }}">{{ fmt(d['diff'], 3) }} [{{ fmt(d.low, 3) }}, {{ fmt(d.high, 3) }}]</td>{% endfor %}{% endfor %}</tr>
 {% endfor %}</table><p>Bold: the interval excludes 0.</p>{% else %}<p class="note">No system has outputs for a common test target in every run.</p>{% endif %}
 <h2>Neutral texts of {{ examples | length }} common test targets</h2>
 {% for ex in examples %}<h3>Target {{ ex.target }}</h3>
@@ -176,6 +176,7 @@ def write_comparison(folders: list[Path], articles_path: Path, out_path: Path) -
             targets=targets,
             neutral_rows=NEUTRAL_ROWS,
             scores=SCORES,
+            paired=PAIRED,
             systems=system_scores(runs, targets),
             examples=examples(runs, targets, pl.read_parquet(articles_path, columns=["post_id", "text"])),
             fmt=_fmt,
