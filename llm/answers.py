@@ -46,6 +46,16 @@ def _no_duplicate_keys(pairs: list[tuple]) -> dict:
     return dict(pairs)
 
 
+def one_field_schema(name: str) -> dict:
+    """The JSON schema of an answer that is exactly one non-empty string field."""
+    return {
+        "type": "object",
+        "properties": {name: {"type": "string", "minLength": 1}},
+        "required": [name],
+        "additionalProperties": False,
+    }
+
+
 def json_object(text: str) -> dict:
     """Exactly one JSON object, no key twice (a fence or prose around it tolerated: see json_body);
     else ValueError saying what was wrong."""

@@ -14,7 +14,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from llm.answers import fence, json_object, read_template
+from llm.answers import fence, json_object, one_field_schema, read_template
 from llm.skeleton import skeleton
 from llm.types import Role, template_version
 
@@ -63,22 +63,13 @@ def write_baseline(item: dict) -> str:
     return json.dumps({"article": " ".join(item["instruction"].split())}, ensure_ascii=False)
 
 
-def _one_field_schema(name: str) -> dict:
-    return {
-        "type": "object",
-        "properties": {name: {"type": "string", "minLength": 1}},
-        "required": [name],
-        "additionalProperties": False,
-    }
-
-
 DRAFT = Role(
     "draft",
     template_version(PROMPTS / "draft.txt"),
     draft_input,
     _one_field("neutral"),
     draft_baseline,
-    _one_field_schema("neutral"),
+    one_field_schema("neutral"),
 )
 WRITE = Role(
     "write",
@@ -86,7 +77,7 @@ WRITE = Role(
     write_input,
     _one_field("article"),
     write_baseline,
-    _one_field_schema("article"),
+    one_field_schema("article"),
 )
 
 

@@ -20,21 +20,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from common.errors import InputError
-from llm.answers import fence, json_object, read_template
+from llm.answers import fence, json_object, one_field_schema, read_template
 from llm.skeleton import skeleton
 from llm.types import Role, template_version
 
 TEMPLATE = Path(__file__).parents[1] / "prompts" / "neutralize.txt"
 SUMMARY_TEMPLATE = Path(__file__).parents[1] / "prompts" / "summarize.txt"
-
-
-def _schema(field: str) -> dict:
-    return {
-        "type": "object",
-        "properties": {field: {"type": "string", "minLength": 1}},
-        "required": [field],
-        "additionalProperties": False,
-    }
 
 
 def format_input(item: dict) -> list[dict]:
@@ -143,7 +134,7 @@ ROLE = Role(
     format_input=format_input,
     parse_output=parse_output,
     baseline=extractive_answer,
-    schema=_schema("neutral"),
+    schema=one_field_schema("neutral"),
 )
 # The same backend (role `neutralize`), asked once per whole article; every baseline summarises alike.
 SUMMARIZE = Role(
@@ -152,7 +143,7 @@ SUMMARIZE = Role(
     format_input=format_summary,
     parse_output=parse_summary,
     baseline=extractive_summary,
-    schema=_schema("summary"),
+    schema=one_field_schema("summary"),
 )
 
 
@@ -169,7 +160,7 @@ ADD_FACTS = Role(
     format_input=format_addition,
     parse_output=parse_addition,
     baseline=extractive_addition,
-    schema=_schema("sentences"),
+    schema=one_field_schema("sentences"),
 )
 
 
