@@ -18,7 +18,6 @@ import concurrent.futures
 import ctypes
 import errno
 import functools
-import gc
 import json
 import logging
 import multiprocessing
@@ -121,7 +120,6 @@ def _call(task: Task) -> dict:
 def _release_memory() -> None:
     """Give the task's freed memory back to the system: a pool's worker lives on, idle, beside the
     next phase's memory (glibc keeps freed pages otherwise; elsewhere nothing to do)."""
-    gc.collect()
     if (trim := _malloc_trim()) is not None:
         trim(0)
 

@@ -38,18 +38,23 @@ def ready_to_write(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
 
 
-def write_table(frame: pl.DataFrame, path: Path) -> None:
+# Work files a stage writes and reads back once, then deletes: not compressed. lz4 took 1.2 s a
+# gigabyte of posts more to write here and saved a third of the disk (benchmarks/curation.py).
+SCRATCH = "uncompressed"
+
+
+def write_table(frame: pl.DataFrame, path: Path, compression: str = "lz4") -> None:
     """Write to a temporary name first, so an interrupted stage never leaves a half-written table."""
     ready_to_write(path)
     tmp = path.with_suffix(".parquet.tmp")
     # lz4: 1.8 s for a gigabyte of posts here, against 3.1 s for zstd level 1 (1.5x larger files).
     # Streamed in row groups of 20,000 rows: `write_parquet` held about the frame's size again in
     # encoder buffers (0.5 GB more for 0.4 GB of articles, benchmarks/curation.py).
-    frame.lazy().sink_parquet(tmp, compression="lz4", statistics=True, row_group_size=20_000)
+    frame.lazy().sink_parquet(tmp, compression=compression, statistics=True, row_group_size=20_000)
     os.replace(tmp, path)
 
 
-def write_batches(batches: Iterator[pl.DataFrame], path: Path, group_rows: int) -> None:
+def write_batches(batches: Iterator[pl.DataFrame], path: Path, group_rows: int, compression: str = "lz4") -> None:
     """`write_table` for a table made a batch at a time (at least one batch, all of one schema):
     Polars' streaming Parquet sink pulls the batches as it writes, so the table is never whole in
     memory. It holds about five times the text of a row group of `group_rows` rows while it
@@ -66,7 +71,7 @@ def write_batches(batches: Iterator[pl.DataFrame], path: Path, group_rows: int) 
             yield batch if predicate is None else batch.filter(predicate)
 
     register_io_source(source, schema=first.schema).sink_parquet(
-        tmp, compression="lz4", statistics=True, row_group_size=group_rows
+        tmp, compression=compression, statistics=True, row_group_size=group_rows
     )
     os.replace(tmp, path)
 

@@ -191,15 +191,19 @@ def read_posts(posts: pl.LazyFrame, params: CurateParams) -> tuple[pl.DataFrame,
     """The posts with their text normalised and `n_words`, and the texts' bytes. The text is read
     and normalised in batches, so that it is held once (as the bytes the column reads) beside one
     batch: whole, the column as read and its normalised copy made two (benchmarks/curation.py)."""
-    columns = posts.collect_schema().names()
-    check_schema(columns, "posts")
-    frame = posts.drop("text").collect()
-    texts = posts.select("text")
-    step = params.batch_rows
-    batches = (texts.slice(at, step).collect().to_series() for at in batch_starts(len(frame), step))
-    texts, text_bytes = normalise(batches, params.unicode_form)
-    frame = frame.insert_column(columns.index("text"), texts)
-    return frame.with_columns(word_counts(texts, text_bytes).alias("n_words")), text_bytes
+    check_schema(posts.collect_schema().names(), "posts")
+    frame, text_bytes = read_texts(posts, params.batch_rows, lambda texts: normalise(texts, params.unicode_form))
+    return frame.with_columns(word_counts(frame.get_column("text"), text_bytes).alias("n_words")), text_bytes
+
+
+def read_texts(frame: pl.LazyFrame, step: int, pack=TextBytes.shared) -> tuple[pl.DataFrame, TextBytes]:
+    """`frame` read with its `text` column packed as bytes by `pack` (given the column in batches
+    of `step` rows), so that the text is held once beside one batch."""
+    columns = frame.collect_schema().names()
+    rest = frame.drop("text").collect()
+    texts = frame.select("text")
+    texts, text_bytes = pack(texts.slice(at, step).collect().to_series() for at in batch_starts(len(rest), step))
+    return rest.insert_column(columns.index("text"), texts), text_bytes
 
 
 def without_boilerplate(

@@ -30,7 +30,7 @@ from pathlib import Path
 import polars as pl
 
 from common.executor import ExecutorParams, Task, run_tasks
-from common.parquet import part_name, parts, publish, write_batches, write_table
+from common.parquet import SCRATCH, part_name, parts, publish, write_batches, write_table
 from curation.curate import (
     CurateParams,
     batch_starts,
@@ -38,6 +38,7 @@ from curation.curate import (
     first_reasons,
     last_reasons,
     read_posts,
+    read_texts,
     without_boilerplate,
 )
 from curation.spill import spill_connection
@@ -88,8 +89,10 @@ def run_curate(shards: list[Path], params: CurateParams, out: Path, work: Path, 
         executor,
         "curate: rules",
     )
+    for done_with in ("normal", "keys"):  # disk: every rules task is done with them
+        shutil.rmtree(work / done_with, ignore_errors=True)
     near = _once(work / "near_duplicates.parquet", lambda: _near_duplicates(work, params, executor))
-    for done_with in ("bands", "near"):  # disk: the signatures and routed texts are not read again
+    for done_with in ("banded", "bands", "near"):  # disk: the signatures and routed texts are not read again
         shutil.rmtree(work / done_with, ignore_errors=True)
     splits = _once(work / "splits.parquet", lambda: _splits(work, near, params, spill_memory))
     finished = run_tasks(
@@ -117,7 +120,7 @@ def _shared_lines(shards: list[Path], params, work: Path, executor, spill_memory
     if params.boilerplate_min_users == 0:
         return None
     run_tasks(
-        [Task(f"{k:05d}", _lines_task, (path, params, work / "lines" / part_name(k))) for k, path in enumerate(shards)],
+        [Task(f"{k:05d}", _lines_task, (path, k, params, work)) for k, path in enumerate(shards)],
         work / "done" / "lines",
         executor,
         "curate: lines",
@@ -133,40 +136,51 @@ def _shared_lines(shards: list[Path], params, work: Path, executor, spill_memory
     return _once(work / "shared_lines.parquet", shared)
 
 
-def _lines_task(path: Path, params: CurateParams, out: Path) -> dict:
+def _lines_task(path: Path, shard: int, params: CurateParams, work: Path) -> dict:
+    """How many users' posts hold each long line (`lines/`); the normalised posts (`normal/`) and
+    their line keys (`keys/`) are kept for the rules task, which would otherwise make them again."""
     from curation.boilerplate import line_keys, users_per_line
 
     posts, text_bytes = read_posts(pl.scan_parquet(path), params)
     keys = line_keys(posts.get_column("text"), params.boilerplate_min_chars, text_bytes)
-    write_table(users_per_line(keys, posts.get_column("user_id")), out)
+    write_table(users_per_line(keys, posts.get_column("user_id")), work / "lines" / part_name(shard))
+    write_table(keys, work / "keys" / part_name(shard), SCRATCH)
+    write_table(posts, work / "normal" / part_name(shard), SCRATCH)
     return {}
 
 
 def _rules_task(path: Path, shard: int, params: CurateParams, shared: Path | None, work: Path) -> dict:
     """The shard's posts, normalised and without boilerplate, in the articles' order with the
     reason of the one-shard rules (`stage/`), and the LSH bands of those still kept (`bands/`)."""
-    from curation.boilerplate import Boilerplate, line_keys
+    from curation.boilerplate import Boilerplate
+    from curation.near_duplicate_shards import refs
     from curation.near_duplicates import band_rows
 
-    posts, text_bytes = read_posts(pl.scan_parquet(path), params)
     found = None
-    if shared is not None:
-        keys = line_keys(posts.get_column("text"), params.boilerplate_min_chars, text_bytes)
+    if shared is None:
+        posts, text_bytes = read_posts(pl.scan_parquet(path), params)
+    else:
+        posts, text_bytes = read_texts(pl.scan_parquet(work / "normal" / part_name(shard)), params.batch_rows)
+        keys = pl.read_parquet(work / "keys" / part_name(shard))
         found = Boilerplate.of(keys, pl.read_parquet(shared).get_column("_key"), params.boilerplate_max_gap)
     posts, text_bytes, metrics = without_boilerplate(posts, text_bytes, found, params)
     index = first_reasons(posts, params)
     if params.near_duplicate_threshold <= 1:
-        live = index.filter(pl.col("reason").is_null()).get_column("_row")
-        who = posts[live].select("post_id", "user_id", "created_at")
-        bands = band_rows(who, params.near_duplicate_shingle, text_bytes.rows(live.to_numpy()), shard)
-        write_table(bands, work / "bands" / part_name(shard))
+        # The posts still kept, named by their row in the stage file written below.
+        at = index.get_column("reason").is_null().arg_true()
+        live = index.get_column("_row").gather(at).to_numpy()
+        ref = refs(shard, at.to_numpy())
+        who = posts.select("post_id", "user_id", "created_at")[live].with_columns(ref=pl.Series(ref))
+        write_table(who, work / "banded" / part_name(shard), SCRATCH)
+        bands = band_rows(text_bytes.rows(live), params.near_duplicate_shingle, ref)
+        write_table(bands, work / "bands" / part_name(shard), SCRATCH)
     order, reason = index.get_column("_row"), index.get_column("reason")
     step = params.batch_rows
     # Gathered in order a batch at a time: the text is held once, beside one batch.
     batches = (
         posts[order.slice(at, step)].with_columns(reason.slice(at, step)) for at in batch_starts(len(order), step)
     )
-    write_batches(batches, work / "stage" / part_name(shard), max(step // 5, 1))
+    write_batches(batches, work / "stage" / part_name(shard), max(step // 5, 1), SCRATCH)
     return {"posts_in": len(posts), **metrics}
 
 
@@ -178,7 +192,7 @@ def _near_duplicates(work: Path, params: CurateParams, executor: ExecutorParams)
         return pl.DataFrame(schema=_NEAR)
     stage = parts(work / "stage")
     threshold, shingle = params.near_duplicate_threshold, params.near_duplicate_shingle
-    found = find_near_duplicates(stage, bands, threshold, shingle, work / "near", executor)
+    found = find_near_duplicates(stage, parts(work / "banded"), bands, threshold, shingle, work / "near", executor)
     return found.select(post_id="post_id", _dup_of="of_post_id", _dup_user="of_user_id", _jaccard="jaccard")
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import polars as pl
 
 from common.executor import ExecutorParams, Task, run_tasks
-from common.parquet import part_name, publish, write_batches, write_table
+from common.parquet import SCRATCH, part_name, publish, write_batches, write_table
 from curation.ingest import (
     POST_COLUMNS,
     POST_TYPES,
@@ -122,7 +122,7 @@ def _read_task(piece: Piece, index: int, params: IngestParams, shards: int, fold
     bad = quarantine_rows(frame.filter(~ok), piece.file)
     folder.mkdir(parents=True, exist_ok=True)
     write_table(
-        posts.select("post_id", "source", "record", "row", piece=pl.lit(index, pl.Int64)), folder / "ids.parquet"
+        posts.select("post_id", "source", "record", "row", piece=pl.lit(index, pl.Int64)), folder / "ids.parquet", SCRATCH
     )
     for name, table, keys in (
         ("posts", posts, posts.get_column("user_id")),
@@ -130,7 +130,7 @@ def _read_task(piece: Piece, index: int, params: IngestParams, shards: int, fold
     ):
         shard = pl.Series(shard_of(keys, shards))
         for k in shard.unique().sort().to_list():
-            write_table(table.filter(shard == k), folder / f"{name}-{k:05d}.parquet")
+            write_table(table.filter(shard == k), folder / f"{name}-{k:05d}.parquet", SCRATCH)
     return {"read": len(frame), "quarantined_by_reason": dict(Counter(bad.get_column("reason").to_list()))}
 
 

@@ -1,17 +1,22 @@
 """Near-duplicates across shards, in the way of DataTrove's MinHash stages through files: only
 band keys leave the shards, and texts travel only to where a candidate pair is compared.
 
-    candidates   DuckDB over every shard's band rows: each LSH bucket's earliest post paired
-                 with every other post in it (spilling to disk past `compute.spill_memory`)
+A post is named by a `ref`, one int64: its shard in the high 32 bits, its row in the shard's stage
+file in the low ones (`refs`). The buckets and pairs are numbers, not ids: DuckDB groups and
+joins them several times faster than strings; the ids come back only for the confirmed pairs.
+
+    candidates   DuckDB over every shard's band rows (band, key, ref) and posts (ref, post_id,
+                 user_id, created_at): each LSH bucket's earliest post paired with every other
+                 post in it (spilling to disk past `compute.spill_memory`)
     route        per shard (a task): the texts of its posts that are in a candidate pair, sent to
-                 the block of the pair's first post (a stable hash), each text once per block
+                 the block of the pair's first post, each text once per block
     compare      per block (a task): exact shingle Jaccard of every pair, each first text hashed
                  once for all its pairs; only pairs at the threshold are written
     groups       confirmed pairs -> groups -> each group keeps its earliest post; the Jaccard of
                  each dropped post with the one it is reported against (routed again where that
                  pair was not a candidate)
 
-Memory: a task holds one shard's or one block's candidate texts; the driver, the confirmed pairs' ids.
+Memory: a task holds one shard's or one block's candidate texts; the driver, the confirmed pairs.
 """
 
 from __future__ import annotations
@@ -23,14 +28,19 @@ import numpy as np
 import polars as pl
 
 from common.executor import ExecutorParams, Task, run_tasks
-from common.parquet import write_table
-from curation.near_duplicates import EMPTY, earliest_of_each_group
-from curation.shards import shard_of
+from common.parquet import SCRATCH, write_table
+from curation.near_duplicates import EMPTY, band_rows, earliest_of_each_group
 from curation.shingle_hashes import pair_jaccard
 from curation.spill import spill_connection
 from curation.text_bytes import TextBytes
 
-_SCORES = {"first": pl.String, "other": pl.String, "jaccard": pl.Float64}
+_SCORES = {"first": pl.Int64, "other": pl.Int64, "jaccard": pl.Float64}
+_ROWS = 1 << 32  # a ref's row is its remainder
+
+
+def refs(shard: int, rows: np.ndarray) -> np.ndarray:
+    """The refs of these rows of shard `shard`'s stage file."""
+    return np.int64(shard) * _ROWS + rows.astype(np.int64)
 
 
 def near_duplicates(frame: pl.DataFrame, threshold: float, shingle: int) -> pl.DataFrame:
@@ -38,91 +48,88 @@ def near_duplicates(frame: pl.DataFrame, threshold: float, shingle: int) -> pl.D
     steps with one shard in a temporary folder."""
     import tempfile
 
-    from curation.near_duplicates import band_rows
-
     with tempfile.TemporaryDirectory(prefix="sag-near-") as tmp:
         tmp = Path(tmp)
-        write_table(frame.select("post_id", "text"), tmp / "stage.parquet")
-        write_table(band_rows(frame, shingle), tmp / "bands.parquet")
-        stage, bands = [tmp / "stage.parquet"], [tmp / "bands.parquet"]
-        return find_near_duplicates(stage, bands, threshold, shingle, tmp / "work", ExecutorParams(workers=1))
+        ref = refs(0, np.arange(len(frame)))
+        write_table(frame.select("text"), tmp / "stage.parquet")
+        write_table(frame.select("post_id", "user_id", "created_at", ref=pl.Series(ref)), tmp / "posts.parquet")
+        write_table(band_rows(TextBytes.of(frame.get_column("text")), shingle, ref), tmp / "bands.parquet")
+        stage, posts, bands = [tmp / "stage.parquet"], [tmp / "posts.parquet"], [tmp / "bands.parquet"]
+        executor = ExecutorParams(workers=1)
+        return find_near_duplicates(stage, posts, bands, threshold, shingle, tmp / "work", executor)
 
 
 def find_near_duplicates(
     stage: list[Path],
+    posts: list[Path],
     bands: list[Path],
     threshold: float,
     shingle: int,
     work: Path,
     executor: ExecutorParams,
 ) -> pl.DataFrame:
-    """`stage[k]`: shard k's posts (post_id, text); `bands`: every shard's band rows (band, key,
-    post_id, user_id, created_at, shard). One row per post to drop: post_id, of_post_id,
-    of_user_id, jaccard (with the post it is reported against)."""
+    """`stage[k]`: shard k's texts (column `text`, rows as in the refs); `posts`: every shard's
+    banded posts (ref, post_id, user_id, created_at); `bands`: their band rows (band, key, ref).
+    One row per post to drop: post_id, of_post_id, of_user_id, jaccard (with the post it is
+    reported against)."""
     with spill_connection(work / "spill", executor.spill_memory) as con:
-        files = "[" + ", ".join(_quoted(p) for p in bands) + "]"
         con.execute(
-            f"CREATE TABLE bands AS SELECT band, key, post_id, user_id, created_at, shard FROM read_parquet({files})"
+            f"CREATE TABLE posts AS SELECT ref, post_id, user_id, "
+            f"row_number() OVER (ORDER BY created_at, post_id) AS rank FROM read_parquet({_list(posts)})"
+        )
+        con.execute(
+            f"CREATE TABLE bands AS SELECT band, key, ref, rank FROM read_parquet({_list(bands)}) JOIN posts USING (ref)"
         )
         con.execute(
             "CREATE TABLE pairs AS "
-            "WITH buckets AS (SELECT band, key, min({'t': created_at, 'p': post_id, 's': shard}) AS f "
-            "  FROM bands GROUP BY band, key HAVING count(*) > 1) "
-            "SELECT DISTINCT f.p AS first, f.s AS first_shard, post_id AS other, shard AS other_shard "
-            "FROM bands JOIN buckets USING (band, key) WHERE post_id <> f.p"
+            "WITH buckets AS (SELECT band, key, arg_min(ref, rank) AS f FROM bands GROUP BY band, key "
+            "  HAVING count(*) > 1) "
+            "SELECT DISTINCT f AS first, ref AS other FROM bands JOIN buckets USING (band, key) WHERE ref <> f"
         )
         # Only the confirmed pairs come back to the driver: candidates outnumber them many times.
         confirmed = _scores(con, "pairs", stage, shingle, work / "candidates", executor, threshold)
         if confirmed.is_empty():
             return pl.DataFrame(schema=EMPTY)
-        # The members of any confirmed pair, earliest first: a post's rank is its row.
-        con.register(
-            "members_",
-            pl.concat([confirmed.get_column("first"), confirmed.get_column("other")]).unique().to_frame("post_id"),
-        )
-        members = con.sql(
-            "SELECT DISTINCT post_id, user_id, created_at, shard FROM bands SEMI JOIN members_ USING (post_id) "
-            "ORDER BY created_at, post_id"
-        ).pl()
-        rank = members.select("post_id", _rank=pl.int_range(pl.len(), dtype=pl.Int64))
+        # The members of any confirmed pair, earliest first: a post's place in time is its row.
+        con.register("members_", pl.concat([confirmed["first"], confirmed["other"]]).unique().to_frame("ref"))
+        members = con.sql("SELECT ref, post_id, user_id FROM posts SEMI JOIN members_ USING (ref) ORDER BY rank").pl()
+        place = members.select("ref", _place=pl.int_range(pl.len(), dtype=pl.Int64))
 
-        def ranks(column: str) -> np.ndarray:
-            joined = confirmed.select(column).join(rank, left_on=column, right_on="post_id", maintain_order="left")
-            return joined.get_column("_rank").to_numpy()
+        def places(column: str) -> np.ndarray:
+            joined = confirmed.select(column).join(place, left_on=column, right_on="ref", maintain_order="left")
+            return joined.get_column("_place").to_numpy()
 
-        dup, root = earliest_of_each_group(len(members), ranks("first"), ranks("other"))
+        dup, root = earliest_of_each_group(len(members), places("first"), places("other"))
         found = pl.DataFrame(
             {
-                "first": members.get_column("post_id").gather(root),
-                "other": members.get_column("post_id").gather(dup),
+                "first": members.get_column("ref").gather(root),
+                "other": members.get_column("ref").gather(dup),
+                "post_id": members.get_column("post_id").gather(dup),
+                "of_post_id": members.get_column("post_id").gather(root),
                 "of_user_id": members.get_column("user_id").gather(root),
-                "first_shard": members.get_column("shard").gather(root),
-                "other_shard": members.get_column("shard").gather(dup),
             }
         )
         # A dropped post is reported against its group's earliest: mostly a confirmed pair; the
         # others (joined through a third post, or a candidate below the threshold) are scored again.
         scores = confirmed
-        again = found.join(confirmed, on=["first", "other"], how="anti").drop("of_user_id")
+        again = found.join(confirmed, on=["first", "other"], how="anti").select("first", "other")
         if len(again):
             con.register("again_", again)
             scores = pl.concat([scores, _scores(con, "again_", stage, shingle, work / "reported", executor, 0.0)])
         known = found.join(scores, on=["first", "other"], how="left", maintain_order="left")
-    return known.select(
-        post_id="other", of_post_id="first", of_user_id="of_user_id", jaccard=pl.col("jaccard").round(3)
-    ).cast(EMPTY)
+    return known.select("post_id", "of_post_id", "of_user_id", jaccard=pl.col("jaccard").round(3)).cast(EMPTY)
 
 
 def _scores(
     con, pairs: str, stage: list[Path], shingle: int, folder: Path, executor: ExecutorParams, at_least: float
 ) -> pl.DataFrame:
-    """first, other, jaccard of the pairs in the DuckDB table `pairs` (with first_shard,
-    other_shard) whose jaccard is at least `at_least`."""
+    """first, other, jaccard of the pairs (refs) in the DuckDB table `pairs` whose jaccard is at
+    least `at_least`."""
     shutil.rmtree(folder / "wanted", ignore_errors=True)
     (folder / "wanted").mkdir(parents=True)
     for side, query in (
-        ("other", f"SELECT first, other, other_shard AS shard FROM {pairs}"),
-        ("first", f"SELECT DISTINCT first, first_shard AS shard FROM {pairs}"),
+        ("other", f"SELECT first, other, other >> 32 AS shard FROM {pairs}"),
+        ("first", f"SELECT DISTINCT first, first >> 32 AS shard FROM {pairs}"),
     ):
         con.execute(f"COPY ({query}) TO {_quoted(folder / 'wanted' / side)} (FORMAT parquet, PARTITION_BY (shard))")
     blocks = len(stage)  # as many blocks as shards: a block's texts are about a shard's candidates'
@@ -143,6 +150,11 @@ def _scores(
     return pl.concat([pl.DataFrame(schema=_SCORES), *(pl.read_parquet(p) for p in scored)])
 
 
+def _block(first: pl.Expr, blocks: int) -> pl.Expr:
+    """The block where a pair is compared: all pairs of one first post in one block."""
+    return (first % blocks).cast(pl.Int64)
+
+
 def _route_task(shard: int, stage: Path, folder: Path, blocks: int) -> dict:
     """Shard `shard`'s side of the candidate pairs, to the block of each pair's first post: the
     pairs whose other post is here, and each text here that a block needs, once per block."""
@@ -151,32 +163,22 @@ def _route_task(shard: int, stage: Path, folder: Path, blocks: int) -> dict:
         part = folder / "wanted" / side / f"shard={shard}"
         wanted[side] = pl.read_parquet(part, hive_partitioning=False) if part.exists() else None
     out = folder / "routed" / f"{shard:05d}"
-    needed = []  # (first, post_id): this shard's post_id is compared in the block of `first`
+    needed = []  # (first, ref): this shard's post `ref` is compared in the block of `first`
     if wanted["other"] is not None:
-        _by_block(wanted["other"].select("first", "other"), blocks, out, "pairs")
-        needed.append(wanted["other"].select("first", post_id="other"))
+        pairs = wanted["other"].select("first", "other", block=_block(pl.col("first"), blocks))
+        for (b,), part in pairs.partition_by("block", as_dict=True).items():
+            write_table(part.drop("block"), out / f"pairs-{b:05d}.parquet", SCRATCH)
+        needed.append(pairs.select("block", ref="other"))
     if wanted["first"] is not None:
-        needed.append(wanted["first"].select("first", post_id="first"))
+        needed.append(wanted["first"].select(block=_block(pl.col("first"), blocks), ref="first"))
     if not needed:
         return {}
-    needed = pl.concat(needed)
-    needed = needed.select(block=pl.Series(shard_of(needed.get_column("first"), blocks)), post_id="post_id").unique()
-    texts = (
-        pl.scan_parquet(stage)
-        .select("post_id", "text")
-        .filter(pl.col("post_id").is_in(needed.get_column("post_id").unique().implode()))
-        .collect()
-    )
-    routed = needed.join(texts, on="post_id")
+    needed = pl.concat(needed).unique()
+    texts = pl.read_parquet(stage, columns=["text"]).get_column("text")
+    routed = needed.with_columns(text=texts.gather(needed.get_column("ref") % _ROWS))
     for (b,), part in routed.partition_by("block", as_dict=True).items():
-        write_table(part.drop("block").sort("post_id"), out / f"texts-{b:05d}.parquet")
+        write_table(part.drop("block").sort("ref"), out / f"texts-{b:05d}.parquet", SCRATCH)
     return {}
-
-
-def _by_block(frame: pl.DataFrame, blocks: int, out: Path, name: str) -> None:
-    block = pl.Series(shard_of(frame.get_column("first"), blocks))
-    for b in block.unique().sort().to_list():
-        write_table(frame.filter(block == b), out / f"{name}-{b:05d}.parquet")
 
 
 def _compare_task(block: int, folder: Path, shingle: int, at_least: float) -> dict:
@@ -185,10 +187,10 @@ def _compare_task(block: int, folder: Path, shingle: int, at_least: float) -> di
         return {}
     found = pl.concat([pl.read_parquet(p) for p in pairs])
     texts = pl.concat([pl.read_parquet(p) for p in sorted(folder.glob(f"routed/*/texts-{block:05d}.parquet"))])
-    row = texts.select("post_id").with_row_index("_i")
+    row = texts.select("ref").with_row_index("_i")
 
     def index(column: str) -> np.ndarray:
-        joined = found.select(column).join(row, left_on=column, right_on="post_id", maintain_order="left")
+        joined = found.select(column).join(row, left_on=column, right_on="ref", maintain_order="left")
         return joined.get_column("_i").to_numpy().astype(np.int64)
 
     first, other = index("first"), index("other")
@@ -197,8 +199,12 @@ def _compare_task(block: int, folder: Path, shingle: int, at_least: float) -> di
     score = np.empty(len(first), dtype=np.float64)
     score[order] = pair_jaccard(b.data, b.starts, b.ends, shingle, first[order], other[order])
     scored = found.select("first", "other", jaccard=pl.Series(score, dtype=pl.Float64))
-    write_table(scored.filter(pl.col("jaccard") >= at_least), folder / "scores" / f"{block:05d}.parquet")
+    write_table(scored.filter(pl.col("jaccard") >= at_least), folder / "scores" / f"{block:05d}.parquet", SCRATCH)
     return {}
+
+
+def _list(paths: list[Path]) -> str:
+    return "[" + ", ".join(_quoted(p) for p in paths) + "]"
 
 
 def _quoted(path: Path) -> str:

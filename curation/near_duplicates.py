@@ -32,28 +32,22 @@ _SEED = 20021
 EMPTY = {"post_id": pl.String, "of_post_id": pl.String, "of_user_id": pl.String, "jaccard": pl.Float64}
 
 
-def band_rows(frame: pl.DataFrame, shingle: int, text_bytes: TextBytes | None = None, shard: int = 0) -> pl.DataFrame:
-    """band, key, post_id, user_id, created_at, shard: each text's LSH bucket in every band (the
-    hash of its band's MinHash rows). Texts without a shingle (no words) have none and take part
-    in no pair."""
-    if text_bytes is None:
-        text_bytes = TextBytes.of(frame.get_column("text"))
+def band_rows(text_bytes: TextBytes, shingle: int, refs: np.ndarray) -> pl.DataFrame:
+    """band, key, ref: each text's LSH bucket in every band (the hash of its band's MinHash rows),
+    the text named by `refs` (one int64 each: curation/near_duplicate_shards.py's shard and row).
+    Texts without a shingle (no words) have none and take part in no pair."""
     b = text_bytes
     counts, signatures = minhash(b.data, b.starts, b.ends, shingle, *_permutations())
     worded = np.flatnonzero(counts > 0)
-    keys = np.empty((len(worded), BANDS), dtype=np.uint64)
+    refs = pl.Series("ref", refs[worded], dtype=pl.Int64)
+    frames = []
     for band in range(BANDS):
         key = signatures[worded, band * ROWS].astype(np.uint64)
         for j in range(band * ROWS + 1, (band + 1) * ROWS):
             key = key * np.uint64(0x9E3779B97F4A7C15) ^ signatures[worded, j]
-        keys[:, band] = key
-    who = frame.select("post_id", "user_id", "created_at")[worded]
-    return pl.concat(
-        [
-            who.select(band=pl.lit(band, pl.Int8), key=pl.Series(keys[:, band]), *who.columns, shard=pl.lit(shard))
-            for band in range(BANDS)
-        ]
-    )
+        band_of = pl.repeat(band, len(worded), dtype=pl.Int8, eager=True)
+        frames.append(pl.DataFrame({"band": band_of, "key": key, "ref": refs}))
+    return pl.concat(frames)
 
 
 def _permutations() -> tuple[np.ndarray, np.ndarray]:
