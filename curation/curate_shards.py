@@ -2,13 +2,15 @@
 done from compact signatures through DuckDB, which spills to disk: memory is set by the shard
 size and `compute.spill_memory`, not by the dump.
 
-    lines     per shard: how many users' posts hold each long line (key, users)
+    lines     per shard: normalise, words; how many users' posts hold each long line (key,
+              users); the normalised posts and their line keys kept for the rules task
               -> shared lines: keys held by `boilerplate_min_users` users in all   (DuckDB)
-    rules     per shard: normalise, boilerplate out, words, the one-shard rules (duplicate text,
-              length, newsletter); the posts in the articles' order with their reason so far,
-              and the MinHash LSH band keys of the posts still kept
+    rules     per shard: boilerplate out, the one-shard rules (duplicate text, length,
+              newsletter); the posts in the articles' order with their reason so far, and the
+              MinHash LSH band keys of the posts still kept
               -> near-duplicates: candidate pairs from shared buckets, exact Jaccard on the
-                 candidates' texts fetched by id, groups keep their earliest post  (DuckDB)
+                 candidates' texts fetched by shard and row, groups keep their earliest post
+                 (DuckDB; curation/near_duplicate_shards.py)
               -> splits: the users who keep enough posts, split by user            (DuckDB)
     finish    per shard: near-duplicates and too_few_posts applied, positions and splits;
               the shard's articles and rejects
@@ -151,7 +153,8 @@ def _lines_task(path: Path, shard: int, params: CurateParams, work: Path) -> dic
 
 def _rules_task(path: Path, shard: int, params: CurateParams, shared: Path | None, work: Path) -> dict:
     """The shard's posts, normalised and without boilerplate, in the articles' order with the
-    reason of the one-shard rules (`stage/`), and the LSH bands of those still kept (`bands/`)."""
+    reason of the one-shard rules (`stage/`), and the LSH bands of those still kept (`bands/`,
+    and who they are in `banded/`)."""
     from curation.boilerplate import Boilerplate
     from curation.near_duplicate_shards import refs
     from curation.near_duplicates import band_rows

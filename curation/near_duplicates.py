@@ -4,9 +4,9 @@ post they duplicate, so a copy never reaches two splits (leakage into the evalua
 
 The hashing is compiled (curation/shingle_hashes.py) and reads the text column in place:
 datasketch's `MinHash.update` hashes one shingle at a time in Python, far too slow for the paper's
-400k+ articles. Across shards (curation/curate_shards.py) only the band keys travel: the buckets,
-candidate pairs and the candidates' texts are DuckDB's, which spills them to disk, as in
-DataTrove's MinHash stages through files.
+400k+ articles. Across shards (curation/near_duplicate_shards.py) only the band keys travel: the
+buckets and candidate pairs are DuckDB's, which spills them to disk, and the candidates' texts
+go through files, as in DataTrove's MinHash stages.
 Banding: 8 bands of 4 hashes flag a pair with Jaccard 0.8 with probability 0.985, 0.7 with 0.89,
 0.5 with 0.40. Every flagged pair is then checked exactly, so the threshold is exact and only
 recall is approximate. Within a band bucket each post is compared with the bucket's earliest post
