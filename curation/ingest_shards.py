@@ -122,7 +122,9 @@ def _read_task(piece: Piece, index: int, params: IngestParams, shards: int, fold
     bad = quarantine_rows(frame.filter(~ok), piece.file)
     folder.mkdir(parents=True, exist_ok=True)
     write_table(
-        posts.select("post_id", "source", "record", "row", piece=pl.lit(index, pl.Int64)), folder / "ids.parquet", SCRATCH
+        posts.select("post_id", "source", "record", "row", piece=pl.lit(index, pl.Int64)),
+        folder / "ids.parquet",
+        SCRATCH,
     )
     for name, table, keys in (
         ("posts", posts, posts.get_column("user_id")),
