@@ -1,8 +1,7 @@
 """Near-duplicates across shards, in the way of DataTrove's MinHash stages through files: only
 band keys leave the shards, and texts travel only to where a candidate pair is compared.
 
-A post is named by a `ref`, one int64: its shard in the high 32 bits, its row in the shard's stage
-file in the low ones (`refs`). The buckets and pairs are numbers, not ids: DuckDB groups and
+A post is named by a `ref`, one int64: shard * 2^32 + its row in the shard's stage file (`refs`). The buckets and pairs are numbers, not ids: DuckDB groups and
 joins them several times faster than strings; the ids come back only for the confirmed pairs.
 
     candidates   DuckDB over every shard's band rows (band, key, ref) and posts (ref, post_id,
@@ -35,7 +34,7 @@ from curation.spill import spill_connection
 from curation.text_bytes import TextBytes
 
 _SCORES = {"first": pl.Int64, "other": pl.Int64, "jaccard": pl.Float64}
-_ROWS = 1 << 32  # a ref's row is its remainder
+_ROWS = 1 << 32  # a ref's shard is its quotient by this, its row the remainder
 
 
 def refs(shard: int, rows: np.ndarray) -> np.ndarray:
@@ -128,8 +127,8 @@ def _scores(
     shutil.rmtree(folder / "wanted", ignore_errors=True)
     (folder / "wanted").mkdir(parents=True)
     for side, query in (
-        ("other", f"SELECT first, other, other >> 32 AS shard FROM {pairs}"),
-        ("first", f"SELECT DISTINCT first, first >> 32 AS shard FROM {pairs}"),
+        ("other", f"SELECT first, other, other // {_ROWS} AS shard FROM {pairs}"),
+        ("first", f"SELECT DISTINCT first, first // {_ROWS} AS shard FROM {pairs}"),
     ):
         con.execute(f"COPY ({query}) TO {_quoted(folder / 'wanted' / side)} (FORMAT parquet, PARTITION_BY (shard))")
     blocks = len(stage)  # as many blocks as shards: a block's texts are about a shard's candidates'
