@@ -140,13 +140,33 @@ def _pool(processes: int) -> concurrent.futures.ProcessPoolExecutor:
     """The stage's pool of `processes` workers, started on first use and kept for every later phase:
     a spawned worker pays its imports and compiled kernels' loading once per stage, not per phase.
     Spawn, not fork: the stage process runs Polars' and Numba's thread pools, which fork does not
-    copy safely. The workers end with the stage process."""
+    copy safely. The workers end with the stage process, even one killed with `kill -9`."""
     if processes not in _pools:
         if not _pools:
             atexit.register(_close_pools)
         context = multiprocessing.get_context("spawn")
-        _pools[processes] = concurrent.futures.ProcessPoolExecutor(processes, mp_context=context)
+        _pools[processes] = concurrent.futures.ProcessPoolExecutor(
+            processes, mp_context=context, initializer=_die_with, initargs=(os.getpid(),)
+        )
     return _pools[processes]
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent: int) -> None:
+    """A worker's start: killed when the stage process dies. A pool's workers outlived a stage
+    killed with SIGKILL (no atexit runs), each holding its last task's memory, idle for good;
+    Linux's parent-death signal ends them (elsewhere nothing to do). The pool is started from the
+    stage's main thread, whose end is the process's."""
+    import signal
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the stage died before the signal was set
+        os._exit(1)
 
 
 def _close_pools() -> None:

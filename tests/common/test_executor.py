@@ -3,6 +3,10 @@ only the tasks without one; a user mistake in its params is one line."""
 
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +20,13 @@ def square(n: int, log: Path) -> dict:
     with log.open("a") as fh:
         fh.write(f"{n}\n")
     return {"n": n, "square": n * n, "pid": os.getpid()}
+
+
+def sleep_long(n: int, log: Path) -> dict:
+    """A task that is still running when its stage is killed: says its pid, then waits."""
+    (log / f"{n}.pid").write_text(str(os.getpid()))
+    time.sleep(120)
+    return {}
 
 
 def write_to_a_full_disk(n: int, log: Path) -> dict:
@@ -105,3 +116,39 @@ def test_a_ray_address_with_no_cluster_is_one_line(tmp_path):
         run_tasks(tasks(tmp_path / "log.txt", 1), tmp_path / "phase", params, "squares")
     assert "compute.ray_address='127.0.0.1:1'" in str(error.value) and "\n" not in str(error.value)
     assert not (tmp_path / "phase" / "00000.done").exists()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie (killed, not yet reaped by init) is gone too
+    return Path(f"/proc/{pid}/stat").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the parent-death signal is Linux's")
+def test_a_stage_killed_with_sigkill_leaves_no_worker_behind(tmp_path):
+    stage = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pathlib import Path; from common.executor import ExecutorParams, run_tasks; "
+            "from tests.common.test_executor import tasks, sleep_long; "
+            "run_tasks(tasks(Path(sys.argv[1]), 2, sleep_long), Path(sys.argv[1]) / 'phase', "
+            "ExecutorParams(workers=2), 'sleep')",
+            str(tmp_path),
+        ],
+        cwd=Path(__file__).parents[2],
+    )
+    deadline = time.monotonic() + 120
+    while len(list(tmp_path.glob("*.pid"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    workers = [int(p.read_text()) for p in tmp_path.glob("*.pid")]
+    assert len(workers) == 2 and all(_alive(pid) for pid in workers)
+    stage.send_signal(signal.SIGKILL)
+    stage.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in workers)
