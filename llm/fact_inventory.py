@@ -31,7 +31,7 @@ PATTERNS = {
     "code": r"`[^`\n]{1,60}`",
     "url": r"\b(?:https?|ftp)://[^\s<>\"')\]]+|\bwww\.[^\s<>\"')\]]+",
     "email": r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+",
-    "money": rf"[$£€¥]\s?{_NUM}(?:\s?(?:k|m|bn|million|billion))?|\b{_NUM}\s?(?:dollars|usd|euros?|eur|pounds|gbp|cents|bucks)\b",
+    "money": rf"[$£€¥]\s?{_NUM}(?:\s?(?:k|m|bn|thousand|million|billion)\b)?|\b{_NUM}\s?(?:dollars|usd|euros?|eur|pounds|gbp|cents|bucks)\b",
     "date": rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH}(?:,?\s+\d{{4}})?|\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?\b"
     rf"|\b\d{{4}}-\d{{2}}-\d{{2}}\b|\b\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b|\b{_WEEKDAY}\b",
     "phone": r"\(?\b\d{3}\)?[ .-]?\d{3}[ .-]\d{4}\b",
@@ -40,7 +40,9 @@ PATTERNS = {
     "command": r"(?<![\w-])--?[a-z][\w-]+|(?<![\w.])(?:~|\.{1,2})?/[\w.-]+(?:/[\w.-]+)+/?"
     r"|\b[\w.-]+\.(?:c|h|py|pl|sh|conf|cf|cfg|rc|rpm|tar|gz|tgz|bz2|zip|txt|html?|cgi|exe|dll|so|deb|mp3|pdf|jpg|gif|png|el|java)\b"
     r"|\b[a-z]\w*_\w+\b|\b\w+\(\)",
-    "quoted": r"\"[^\"\n]{3,60}\"",
+    # a quotation starts and ends on a non-space: the words between two quotations ('"Esc" key puts
+    # you into a "mode"') are not one
+    "quoted": r"\"(?=\S)[^\"\n]{3,60}(?<=\S)\"",
     "number": rf"(?<![\w.]){_NUM}(?![\w])",
     "name": r"\b(?:[A-Z][\w'&-]*[A-Za-z0-9]|[a-z]+[A-Z]\w*)(?:[ \t]+(?:[A-Z][\w'&-]*[A-Za-z0-9]|of|de|van|von))*(?<!\bof)(?<!\bde)",
 }
@@ -201,6 +203,8 @@ def found_in(fact: Fact, normalised_text: str) -> bool:
         pattern = rf"(?<![\w]){re.escape(variant)}(?![\w])" if variant[-1:].isalnum() else re.escape(variant)
         if re.search(pattern, normalised_text) or re.search(pattern, squashed):
             return True
+    if fact.kind == "money" and _amount_found(fact, normalised_text):  # "$2k" as "$2,000"
+        return True
     if fact.kind in ("money", "quantity", "date"):  # "$1,299" as "1299 dollars", "3 March" as "March 3"
         words = re.findall(r"\d+(?:\.\d+)?|[a-z]{3,}", normalise(fact.text))
         if fact.kind != "date":
@@ -209,6 +213,29 @@ def found_in(fact: Fact, normalised_text: str) -> bool:
     if fact.kind == "name":
         return all(_stem_found(w, normalised_text) for w in normalise(fact.text).split())
     return False
+
+
+_MONEY = re.compile(PATTERNS["money"], re.IGNORECASE)
+_SCALE = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "bn": 1e9, "billion": 1e9}
+_CURRENCY = {"$": "usd", "dollars": "usd", "usd": "usd", "bucks": "usd", "£": "gbp", "pounds": "gbp", "gbp": "gbp"}
+_CURRENCY |= {"€": "eur", "euro": "eur", "euros": "eur", "eur": "eur", "¥": "jpy", "cents": "cent"}
+
+
+def amount(span: str) -> tuple[str, float] | None:
+    """A price as (currency, value): "$2k", "$2,000" and "2000 dollars" are the same amount."""
+    text = normalise(span)
+    number = re.search(r"\d+(?:\.\d+)?", text)
+    words = re.findall(r"[$£€¥]|[a-z]+", text)
+    currency = next((_CURRENCY[w] for w in words if w in _CURRENCY), None)
+    if number is None or currency is None:
+        return None
+    scale = next((_SCALE[w] for w in words if w in _SCALE), 1.0)
+    return currency, round(float(number.group()) * scale, 2)
+
+
+def _amount_found(fact: Fact, normalised_text: str) -> bool:
+    wanted = amount(fact.text)
+    return wanted is not None and any(amount(m.group()) == wanted for m in _MONEY.finditer(normalised_text))
 
 
 def _stem_found(word: str, normalised_text: str) -> bool:

@@ -13,7 +13,8 @@
 3. Repair. Sentences that state an invented fact and an unfinished last sentence are dropped. If
    facts are then missing, the model is asked once more, in the same conversation, for sentences
    that state them (asking a small model to rewrite everything again loses other facts), which are
-   appended. The result is verified again; if it still has a problem, the article is a failure
+   appended, and the text is checked and cut the same way. Facts still missing are asked for
+   again, from the text so far, up to `repairs` asks in all. If the result still has a problem, the article is a failure
    (`facts_missing`, `facts_invented` or `cut_off`, with the list in `detail`) and its neutral text
    is never used.
 
@@ -136,14 +137,16 @@ def faithful_rewrites(
     check_cut_off: bool = True,
     frame: bool = False,
     baseline: str = "skeleton",
+    repairs: int = 2,
 ):
     """({post_id: row} for every article whose chunks all parsed, accepted or not; failure rows).
 
-    A row has summary, neutral, facts (the inventory), accepted, repaired (chunks asked twice),
+    A row has summary, neutral, facts (the inventory), accepted, repaired (chunks asked again for facts),
     dropped (sentences taken out), chunks, verbatim (framed lines: head, links, closing block), and
     the last answer's problems; only accepted rows may be used as training input. `articles` are
     {id, text, title}; chunk_words 0 = whole articles; `frame`: see `chunk_items`; `baseline`: what
-    the extractive backend answers (`neutralize.baseline`).
+    the extractive backend answers (`neutralize.baseline`); `repairs`: how many times a chunk still
+    missing facts is asked for them (`neutralize.repairs`).
     """
     rewrite, add_facts = roles(baseline)
     parts = chunk_items(articles, chunk_words, frame)
@@ -167,16 +170,27 @@ def faithful_rewrites(
             if found[key].get("missing"):
                 previous = json.dumps(first[key], ensure_ascii=False)
                 asked.append(p | {"previous": previous, "missing": found[key]["missing"]})
-    if asked:
+    repaired = set()
+    for _ in range(repairs):
+        if not asked:
+            break
         added = session.runner.outputs(add_facts, asked, failures)
+        again = []
         for p in asked:
             key = p["key"]
-            if key in added:
-                answers[key] = answers[key] | {
-                    "neutral": f"{answers[key]['neutral']} {added[key]['sentences']}".strip()
-                }
-                found[key] = problems(p["text"], p["_facts"], answers[key], check_cut_off, p["title"])
-    rows = _assemble(parts, answers, found, {p["key"] for p in asked}, dropped)
+            repaired.add(key)
+            if key not in added:
+                continue
+            text = f"{answers[key]['neutral']} {added[key]['sentences']}".strip()
+            text, gone = without_problem_sentences(text, p["text"], check_cut_off, p["title"])
+            dropped[key] = dropped.get(key, 0) + gone
+            answers[key] = answers[key] | {"neutral": text}
+            found[key] = problems(p["text"], p["_facts"], answers[key], check_cut_off, p["title"])
+            if found[key].get("missing"):  # asked again with what is still left out, after this answer
+                previous = json.dumps({"neutral": text}, ensure_ascii=False)
+                again.append(p | {"previous": previous, "missing": found[key]["missing"]})
+        asked = again
+    rows = _assemble(parts, answers, found, repaired, dropped)
     _add_summaries(session, articles, rows, failures, check_cut_off)
     for post_id, row in rows.items():
         bad = [(k, f) for k, f in enumerate(row.pop("_problems")) if f]

@@ -41,13 +41,15 @@ class NeutralizeParams:
     # A model backend rewrites articles in chunks of whole paragraphs of at most this many words
     # (the extractive baseline takes whole articles); 0 = whole articles.
     chunk_words: int = 80
+    # How many times a model's rewrite still missing facts is asked for them (llm/faithful_rewrite.py).
+    repairs: int = 2
     # The no-model neutral text (llm/roles/neutralize.py): skeleton or extractive.
     baseline: str = "skeleton"
 
     def __post_init__(self):
         if self.baseline not in BASELINES:
             raise InputError(f"neutralize.baseline={self.baseline!r}; allowed: {', '.join(BASELINES)}")
-        for name in ("max_targets", "chunk_words"):
+        for name in ("max_targets", "chunk_words", "repairs"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise InputError(f"neutralize.{name}={value!r}; must be an integer >= 0")

@@ -74,7 +74,13 @@ def main(
     with LLMSession(llm, "neutralize") as session:
         # A model rewrites prose only: header, link and closing lines go into the text framed as they are.
         answers, failures = faithful_rewrites(
-            session, items, params.chunk_words if model else 0, model, frame=model, baseline=params.baseline
+            session,
+            items,
+            params.chunk_words if model else 0,
+            model,
+            frame=model,
+            baseline=params.baseline,
+            repairs=params.repairs,
         )
         session.failures.extend(failures)
         done = {k: v for k, v in answers.items() if v["accepted"]}
@@ -126,6 +132,7 @@ def main(
         "chunks": sum(v["chunks"] for v in answers.values()),
         "verbatim_lines": sum(v["verbatim"] for v in answers.values()),
         "chunk_words": params.chunk_words if model else 0,
+        "repairs": params.repairs,
         # chosen on train users; None: fewer than two train users, so coverage is not measured
         "meaning_threshold": None if threshold is None else round(threshold, 4),
         "max_targets_per_split": params.max_targets,

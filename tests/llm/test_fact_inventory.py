@@ -65,6 +65,9 @@ def test_a_lists_numbering_is_not_a_fact():
         ("We met Brad Clements there.", "Clements, Brad was there."),
         ("The box had 3 disks.", "The box had three disks."),
         ("Call (315)268-1000 now.", "The number is 315-268-1000."),
+        ("It cost $2k.", "The price was $2,000."),
+        ("It cost $23K a year.", "It cost 23000 dollars a year."),
+        ("Raised $1.5 million.", "They raised $1,500,000."),
     ],
 )
 def test_matching_is_normalised(fact_text, rewrite):
@@ -78,6 +81,8 @@ def test_matching_is_normalised(fact_text, rewrite):
         ("The box had 3 disks.", "The box had 30 disks."),
         ("See http://www.easyspace.com/ now.", "The site is easyspace."),
         ("Seen on 3 March.", "It was seen in March."),
+        ("It cost $2k.", "The price was $2,000,000."),
+        ("It cost $2k.", "The price was 2,000 pounds."),
     ],
 )
 def test_a_changed_or_dropped_fact_is_missing(fact_text, rewrite):
@@ -89,3 +94,12 @@ def test_a_new_price_is_invented_even_where_the_article_has_no_number():
     rewrite = "The author, Bill, suggests EasySpace for $8.95 per month. TimC agrees."
     assert [f.text for f in invented(rewrite, article)] == ["$8.95", "Bill"]
     assert invented("TimC registered at www.easyspace.com, about a pound a week.", article) == []
+
+
+def test_the_same_amount_written_otherwise_is_not_invented():
+    assert invented("The author paid $20,000 for it.", "Paid $20k for it.") == []
+    assert [f.text for f in invented("The author paid $25,000 for it.", "Paid $20k for it.")] == ["$25,000"]
+
+
+def test_the_words_between_two_quotations_are_not_a_quotation():
+    assert kinds('The "Esc" key puts you into a "mode" now.') == {'"Esc"': "quoted", '"mode"': "quoted"}

@@ -108,6 +108,38 @@ def test_an_answer_missing_a_fact_is_asked_again_and_accepted_once_repaired(tmp_
     assert len(server.requests) == 3  # one rewrite, one repair, one summary for the whole article
 
 
+SHOP = "Mail orders to Tallinn Books at http://tallinn.example.org/ or call (212)555-0199 before noon."
+
+
+def _one_fact_per_ask(request: dict) -> Reply:
+    """Leaves out the address and the phone number; asked for them, states the first one it is asked for."""
+    last = request["messages"][-1]["content"]
+    if "left out" in last:
+        fact = "http://tallinn.example.org/" if "tallinn.example.org" in last else "(212)555-0199"
+        return Reply(json.dumps({"sentences": f"They name {fact}."}))
+    if '"neutral":' not in request["messages"][0]["content"]:
+        return Reply(json.dumps({"summary": "Tallinn Books takes orders by mail."}))
+    return Reply(json.dumps({"neutral": "Tallinn Books takes orders by mail before noon."}))
+
+
+@pytest.mark.parametrize("repairs", [1, 2])
+def test_facts_still_missing_are_asked_for_again_up_to_the_repairs_allowed(tmp_path, env_key, repairs):
+    with LoopbackOpenAI(_one_fact_per_ask) as server:
+        params = LLMParams(backend="openai", model="loopback", base_url=server.base_url, api_key_env=env_key)
+        with LLMSession(params, "test", tmp_path / "llm.sqlite") as session:
+            rows, failures = faithful_rewrites(session, [{"id": "s", "text": SHOP, "title": "t"}], 0, repairs=repairs)
+    asks = [r["messages"] for r in server.requests if "left out" in r["messages"][-1]["content"]]
+    assert len(asks) == repairs and rows["s"]["repaired"] == 1
+    if repairs == 1:
+        assert not rows["s"]["accepted"]
+        assert [json.loads(f["detail"])[0]["missing"] for f in failures] == [["(212)555-0199"]]
+    else:  # the second ask names only what is still missing, after the text so far
+        assert rows["s"]["accepted"] and failures == []
+        assert "tallinn.example.org" not in asks[1][-1]["content"] and "(212)555-0199" in asks[1][-1]["content"]
+        assert "They name http://tallinn.example.org/." in asks[1][-2]["content"]
+        assert rows["s"]["neutral"].endswith("They name http://tallinn.example.org/. They name (212)555-0199.")
+
+
 @pytest.mark.slow
 def test_a_real_llama_cpp_answer_missing_facts_is_asked_again_then_kept_only_as_a_failure(tmp_path):
     """The smallest packaged GGUF cannot keep twelve odd facts: asked twice, then `facts_missing`."""
