@@ -127,16 +127,21 @@ def _alive(pid: int) -> bool:
     return Path(f"/proc/{pid}/stat").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
 
 
+_STAGE_OF_TWO_SLEEPERS = (
+    "import sys; from pathlib import Path; from common.executor import ExecutorParams, run_tasks; "
+    "from tests.common.test_executor import tasks, sleep_long; "
+    "run_tasks(tasks(Path(sys.argv[1]), 2, sleep_long), Path(sys.argv[1]) / 'phase', "
+    "ExecutorParams(workers=2), 'sleep')"
+)
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="the parent-death signal is Linux's")
 def test_a_stage_killed_with_sigkill_leaves_no_worker_behind(tmp_path):
     stage = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            "import sys; from pathlib import Path; from common.executor import ExecutorParams, run_tasks; "
-            "from tests.common.test_executor import tasks, sleep_long; "
-            "run_tasks(tasks(Path(sys.argv[1]), 2, sleep_long), Path(sys.argv[1]) / 'phase', "
-            "ExecutorParams(workers=2), 'sleep')",
+            _STAGE_OF_TWO_SLEEPERS,
             str(tmp_path),
         ],
         cwd=Path(__file__).parents[2],

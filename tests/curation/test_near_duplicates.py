@@ -49,3 +49,17 @@ def test_texts_without_words_are_no_ones_duplicate():
     rows = [("a", "ann", 1, ""), ("b", "bob", 2, " \n "), ("d", "dan", 4, "")]
     assert near_duplicates(frame(rows), threshold=0.8, shingle=5).is_empty()
     assert near_duplicates(frame([*rows, ("c", "cy", 3, BASE)]), threshold=0.8, shingle=5).is_empty()
+
+
+def test_texts_are_fetched_by_row_from_the_row_groups_that_hold_them(tmp_path):
+    import numpy as np
+
+    from common.parquet import write_table
+    from curation.near_duplicate_shards import texts_at
+
+    stage = tmp_path / "stage.parquet"
+    texts = pl.Series("text", [f"post {i} " + "word " * (i % 7) for i in range(50_000)])
+    write_table(texts.to_frame(), stage)  # row groups of 20,000 rows: three groups
+    rows = np.array([49_999, 3, 20_000, 19_999, 3, 40_001, 0])  # any order, repeats, group edges
+    assert texts_at(stage, rows).to_list() == texts.gather(rows).to_list()
+    assert texts_at(stage, np.array([45_000])).to_list() == [texts[45_000]]  # the last group alone
