@@ -58,8 +58,11 @@ def test_texts_are_fetched_by_row_from_the_row_groups_that_hold_them(tmp_path):
     from curation.near_duplicate_shards import texts_at
 
     stage = tmp_path / "stage.parquet"
-    texts = pl.Series("text", [f"post {i} " + "word " * (i % 7) for i in range(50_000)])
-    write_table(texts.to_frame(), stage)  # row groups of 20,000 rows: three groups
-    rows = np.array([49_999, 3, 20_000, 19_999, 3, 40_001, 0])  # any order, repeats, group edges
-    assert texts_at(stage, rows).to_list() == texts.gather(rows).to_list()
-    assert texts_at(stage, np.array([45_000])).to_list() == [texts[45_000]]  # the last group alone
+    texts = pl.Series("text", [f"post {i} " + "word " * (i % 7) for i in range(100_000)])
+    write_table(texts.to_frame(), stage)  # row groups of 20,000 rows: five groups
+    for rows in (
+        [99_999, 3, 20_000, 19_999, 3, 60_001, 0],  # most groups: the whole column is read
+        [85_000, 2, 85_001, 2],  # two groups apart, repeats: only they are read
+        [45_000],  # one group in the middle
+    ):
+        assert texts_at(stage, np.array(rows)).to_list() == texts.gather(rows).to_list()
