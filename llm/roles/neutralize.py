@@ -7,7 +7,7 @@ The roles are pure: `format_input` renders the versioned template with the text'
 string field, and the no-model baselines answer without a model (`neutralize.baseline`):
 `skeleton` (default) is the article's content skeleton (llm/skeleton.py: facts and content words,
 no voice), `extractive` the article less emoticons, slang markers and unusual punctuation (nearly a
-copy); both summarise with the sentences richest in numbers and names. `ADD_FACTS` asks again once,
+copy); both summarise with the sentences richest in numbers and names. `ADD_FACTS` asks again,
 in the same conversation, for sentences stating the facts the first answer left out
 (llm/faithful_rewrite.py). `roles(baseline)` gives the pair whose baseline is the one asked for.
 """
@@ -153,7 +153,7 @@ def extractive_addition(item: dict) -> str:
     return json.dumps({"sentences": " ".join(held) or " ".join(item["missing"])}, ensure_ascii=False)
 
 
-# The same role (same backend and params) asked once more, for the facts its answer left out.
+# The same role (same backend and params) asked again for the facts its answer left out.
 ADD_FACTS = Role(
     name="neutralize",
     version=f"{ROLE.version}+add",
